@@ -1,0 +1,219 @@
+"""The computation graph: nodes, grad mode, topological order and the one backward driver.
+
+Every `Value` and `Tensor` is a `Node`. A node made by a primitive remembers the primitive
+(`_op`), the raw arguments the forward pass saw (`_args`) and, aligned with them, the parent
+nodes that need a gradient (`_parents`, None where an argument is a constant). That is all the
+backward driver needs: it walks the graph once in reverse topological order and asks each
+node's rule for the gradients of its parents. No recursion anywhere, so a chain of a million
+nodes is as easy as a chain of ten.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+
+
+class _GradMode:
+    """Process-wide switches read on every recorded op (a plain object: attribute reads are cheap)."""
+
+    __slots__ = ("enabled", "anomaly")
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.anomaly = False
+
+
+mode = _GradMode()
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Run the block without recording: ops on nodes give constants (evaluation, SGD updates)."""
+    previous, mode.enabled = mode.enabled, False
+    try:
+        yield
+    finally:
+        mode.enabled = previous
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record inside the block even when an outer `no_grad()` is active."""
+    previous, mode.enabled = mode.enabled, True
+    try:
+        yield
+    finally:
+        mode.enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True when ops on nodes are being recorded."""
+    return mode.enabled
+
+
+class Node:
+    """A value in the graph. Subclasses say what data is (a float, an ndarray)."""
+
+    __slots__ = ("data", "grad", "requires_grad", "label", "_op", "_args", "_parents",
+                 "_retain", "_where", "_seq")
+
+    # Values keep every node's gradient (micrograd's behaviour, what a picture of the graph
+    # wants); Tensors keep only the leaves' unless asked (`retain_grad`), as PyTorch does.
+    _retains_grads = False
+    # Tensors broadcast, so the driver must sum their gradients back to the parent's shape.
+    _shaped = False
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for nodes made by the user rather than by an op."""
+        return self._op is None
+
+    @property
+    def op(self) -> str:
+        """The name of the primitive that made this node ('' for a leaf)."""
+        return "" if self._op is None else self._op.name
+
+    @property
+    def parents(self) -> tuple[Node, ...]:
+        """The nodes this one was computed from that carry a gradient, in argument order."""
+        return tuple(p for p in self._parents if p is not None)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf node's gradient after backward."""
+        self._retain = True
+
+    def _deposit(self, g: Any, seen: set[int]) -> None:
+        """Add one backward pass's gradient into `.grad` (floats; Tensor overrides)."""
+        self.grad = self.grad + g
+
+
+def toposort(root: Node) -> list[Node]:
+    """The nodes `root` depends on through gradient-carrying edges, root first.
+
+    Every node is created after its parents, so creation order (`_seq`) is a topological
+    order: collect what is reachable, then sort newest first. Each node then comes before
+    the nodes it was computed from, the order in which backward can finish each gradient.
+    """
+    seen = {root}
+    stack = [root]
+    while stack:
+        for p in stack.pop()._parents:
+            if p is not None and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return sorted(seen, key=_creation, reverse=True)
+
+
+_creation = attrgetter("_seq")
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum `g` down to `shape`: the adjoint of broadcasting an operand of that shape up to g's.
+
+    This is the one place broadcasting is undone. Written with `.sum` and `.reshape` so it works
+    on ndarrays and, under create_graph, on Tensors.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if ones:
+        g = g.sum(axis=ones, keepdims=True)
+    return g
+
+
+def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
+             create_graph: bool = False, retain_graph: bool = False) -> list[Any] | None:
+    """The backward driver: apply the chain rule from `root`, seeded with dL/droot = `seed`.
+
+    Without `wrt`, gradients are added into `.grad` of the leaves (and of nodes that retain
+    theirs). With `wrt`, nothing is written: the gradients with respect to those nodes are
+    returned, in order (None where a node does not influence root). With `create_graph`, the
+    rules run on nodes, so the gradients are themselves differentiable. Unless the graph is
+    retained, each node's saved inputs are dropped once its rule has run.
+    """
+    stop = frozenset(wrt) if wrt is not None else frozenset()
+    found: dict[Node, Any] = {}
+    pending: dict[Node, Any] = {root: seed}
+    seen: set[int] = set()
+    keep = retain_graph or create_graph
+    enabled = mode.enabled
+    mode.enabled = create_graph
+    take, peek = pending.pop, pending.get
+    # The pass allocates nothing cyclic; pausing the cycle collector saves seconds on
+    # graphs of a million nodes, where it would otherwise rescan them over and over.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for node in toposort(root):
+            g = take(node, None)
+            if g is None:
+                continue
+            if wrt is not None:
+                if node in stop:
+                    found[node] = g
+                    continue
+            elif node._op is None or node._retains_grads or node._retain:
+                node._deposit(g, seen)
+            op = node._op
+            if op is None:
+                continue
+            args = node._args
+            if args is None:
+                raise RuntimeError(
+                    f"backward through the graph a second time: the {op.name!r} node's saved "
+                    "inputs were freed by the first backward; pass retain_graph=True to it")
+            parents = node._parents
+            if create_graph:
+                args = tuple([a if p is None else p for a, p in zip(args, parents)])
+                out = node
+            else:
+                out = node.data
+            if op.wants_needs:
+                grads = op.vjp(g, out, *args, needs=tuple([p is not None for p in parents]))
+            else:
+                grads = op.vjp(g, out, *args)
+            for p, gp in zip(parents, grads):
+                if p is None or gp is None:
+                    continue
+                if p._shaped and gp.shape != p.data.shape:
+                    gp = unbroadcast(gp, p.data.shape)
+                prev = peek(p)
+                pending[p] = gp if prev is None else prev + gp
+            if not keep:
+                node._args = None
+    finally:
+        mode.enabled = enabled
+        if collecting:
+            gc.enable()
+    if wrt is None:
+        return None
+    return [found.get(n) for n in wrt]
+
+
+def owned(g: np.ndarray | Any, seen: set[int]) -> np.ndarray:
+    """`g` as an ndarray no other gradient shares, copying only when it might be shared.
+
+    Rules may pass the incoming gradient on unchanged (add gives it to both operands) or as a
+    view (reshape, transpose), so two leaves could end up holding one buffer and an in-place
+    update of one would corrupt the other. `seen` holds the buffers already handed out in this
+    pass.
+    """
+    if type(g) is not np.ndarray:
+        return np.array(g)
+    base = g
+    while base.base is not None:
+        base = base.base
+    key = id(base)
+    if key in seen or not g.flags.writeable:
+        return g.copy()
+    seen.add(key)
+    return g

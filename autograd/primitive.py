@@ -1,0 +1,136 @@
+"""Primitives: functions on raw data (floats, ndarrays) that know their vector-Jacobian product.
+
+A primitive called on plain numbers or arrays just computes. Called with a `Value` or a
+`Tensor` among its arguments, it computes on their data and records a node, so the backward
+driver can later call its rule. Users make their own with the same two decorators the built-in
+table uses::
+
+    @primitive
+    def cube(x):
+        return x ** 3
+
+    @cube.defvjp
+    def cube_vjp(g, out, x):
+        return (3 * x ** 2 * g,)
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograd.graph import Node, mode
+
+# Creation order is a topological order: every node is made after its parents.
+_counter = itertools.count()
+
+Rule = Callable[..., tuple[Any, ...]]
+
+
+class Primitive:
+    """A differentiable function: `fun` on raw data, `vjp` giving one gradient per argument.
+
+    `vjp(g, out, *args)` receives the gradient of the loss with respect to the output, the
+    output, and the arguments as the forward pass saw them; it returns a tuple with one entry
+    per argument (None, or fewer entries, for arguments that are not differentiable such as an
+    axis). A rule that also takes a keyword `needs` is told which arguments want a gradient,
+    so it can skip costly ones (matmul does).
+    """
+
+    __slots__ = ("fun", "name", "vjp", "wants_needs", "__wrapped__", "__dict__")
+
+    def __init__(self, fun: Callable[..., Any], name: str | None = None) -> None:
+        self.fun = fun
+        self.name = name or fun.__name__
+        self.__doc__ = fun.__doc__
+        self.__wrapped__ = fun
+        self.vjp: Rule | None = None
+        self.wants_needs = False
+
+    def defvjp(self, vjp: Rule) -> Rule:
+        """Register the rule `vjp(g, out, *args) -> tuple`; usable as a decorator."""
+        if not callable(vjp):
+            raise TypeError(f"defvjp expects a function, got {type(vjp).__name__}")
+        self.vjp = vjp
+        self.wants_needs = "needs" in inspect.signature(vjp).parameters
+        return vjp
+
+    def __call__(self, *args: Any) -> Any:
+        for a in args:
+            if isinstance(a, Node):
+                return apply(self, args)
+        return self.fun(*args)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def primitive(fun: Callable[..., Any]) -> Primitive:
+    """Make `fun` (written for floats and/or ndarrays) a primitive; give it a rule with defvjp."""
+    return Primitive(fun)
+
+
+def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
+    """Run `op` on the data of `args` and return the output node, recorded if grad is on."""
+    kind = None
+    tracked = False
+    for a in args:
+        if isinstance(a, Node):
+            if kind is None:
+                kind = type(a)
+            elif type(a) is not kind:
+                raise TypeError(f"{op.name}: cannot mix {kind.__name__} and "
+                                f"{type(a).__name__} in one operation")
+            tracked = tracked or a.requires_grad
+    raw = tuple([a.data if isinstance(a, Node) else a for a in args])
+    if not (tracked and mode.enabled):
+        return kind._from_data(op.fun(*raw))
+    parents = tuple([a if isinstance(a, Node) and a.requires_grad else None for a in args])
+    return record(kind, op, op.fun(*raw), raw, parents)
+
+
+def apply2(op: Primitive, x: Node, y: Node) -> Node:
+    """`apply` for two nodes of one kind: the hot path of scalar arithmetic, kept lean."""
+    xd = x.data
+    yd = y.data
+    data = op.fun(xd, yd)
+    if mode.enabled and (x.requires_grad or y.requires_grad):
+        return record(type(x), op, data, (xd, yd), (x if x.requires_grad else None,
+                                                    y if y.requires_grad else None))
+    return type(x)._from_data(data)
+
+
+def record(kind: type[Node], op: Primitive, data: Any, raw: tuple[Any, ...],
+           parents: tuple[Node | None, ...]) -> Node:
+    """A tracked node of class `kind` made by `op` from the raw arguments `raw`."""
+    if op.vjp is None:
+        raise TypeError(f"primitive {op.name!r} has no rule: give it one with "
+                        f"@{op.name}.defvjp before differentiating through it")
+    out = kind._from_data(data)
+    out.requires_grad = True
+    out._op = op
+    out._args = raw
+    out._parents = parents
+    out._seq = next(_counter)
+    if mode.anomaly:
+        _check_anomaly(op, out)
+    return out
+
+
+def _check_anomaly(op: Primitive, out: Node) -> None:
+    """Anomaly mode: remember where the node was made; refuse a forward NaN or inf."""
+    frames = [f for f in traceback.extract_stack()[:-3] if "/autograd/" not in f.filename]
+    out._where = frames[-1] if frames else None
+    if not np.all(np.isfinite(out.data)):
+        raise FloatingPointError(f"{op.name} produced a non-finite value in the forward pass"
+                                 f"{_where_text(out)}")
+
+
+def _where_text(node: Node) -> str:
+    where = node._where
+    return "" if where is None else f" (node made at {where.filename}:{where.lineno})"

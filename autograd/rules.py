@@ -1,0 +1,400 @@
+"""The one table of derivative rules.
+
+Each primitive is a forward function on raw data (a float or an ndarray) followed at once by
+its vector-Jacobian product `name_vjp(g, out, *args) -> tuple`, one entry per argument, with
+its formula as the docstring. Rules are plain arithmetic on their arguments and call other
+primitives, never numpy directly, so the same rule runs on floats and ndarrays for a first
+derivative, and on Values and Tensors (recording a new graph) for higher derivatives.
+Broadcasting is not the rules' business: the backward driver sums each gradient back to its
+operand's shape.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from autograd.graph import Node
+from autograd.primitive import primitive
+
+
+def _data(x: Any) -> Any:
+    """The raw data under a node (for masks and shapes, which carry no gradient)."""
+    return x.data if isinstance(x, Node) else x
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return np.shape(_data(x))
+
+
+# ---- arithmetic ---------------------------------------------------------------------------
+
+add = primitive(operator.add)
+
+
+@add.defvjp
+def add_vjp(g, out, x, y):
+    """∂(x + y) = (g, g)"""
+    return g, g
+
+
+sub = primitive(operator.sub)
+
+
+@sub.defvjp
+def sub_vjp(g, out, x, y):
+    """∂(x − y) = (g, −g)"""
+    return g, -g
+
+
+mul = primitive(operator.mul)
+
+
+@mul.defvjp
+def mul_vjp(g, out, x, y):
+    """∂(x·y) = (g·y, g·x)"""
+    return g * y, g * x
+
+
+div = primitive(operator.truediv)
+
+
+@div.defvjp
+def div_vjp(g, out, x, y):
+    """∂(x / y) = (g / y, −g·out / y)"""
+    return g / y, -g * out / y
+
+
+neg = primitive(operator.neg)
+
+
+@neg.defvjp
+def neg_vjp(g, out, x):
+    """∂(−x) = −g"""
+    return (-g,)
+
+
+@primitive
+def power(x, y):
+    """x ** y; for floats, a negative base with a fractional exponent is an error, not complex."""
+    out = x ** y
+    if type(out) is complex:
+        raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional "
+                         "exponent)")
+    return out
+
+
+@power.defvjp
+def power_vjp(g, out, x, y, needs=(True, True)):
+    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·log x)"""
+    gx = g * y * x ** (y - 1) if needs[0] else None
+    gy = g * out * log(x) if needs[1] else None
+    return gx, gy
+
+
+@primitive
+def identity(x):
+    """x itself (marks a fresh variable to differentiate with respect to)."""
+    return x
+
+
+@identity.defvjp
+def identity_vjp(g, out, x):
+    """∂x = g"""
+    return (g,)
+
+
+# ---- elementwise functions ----------------------------------------------------------------
+
+@primitive
+def exp(x):
+    """eˣ (inf, not OverflowError, past the float range)."""
+    if type(x) is float:
+        return math.exp(x) if x < 709.78 else math.inf
+    return np.exp(x)
+
+
+@exp.defvjp
+def exp_vjp(g, out, x):
+    """∂eˣ = g·out"""
+    return (g * out,)
+
+
+@primitive
+def log(x):
+    """ln x; a float must be positive, an array entry below zero is an error."""
+    if type(x) is float:
+        if x <= 0.0:
+            raise ValueError(f"log of a non-positive number: {x!r}")
+        return math.log(x)
+    x = np.asarray(x)
+    if (x < 0).any():
+        raise ValueError(f"log of a negative number: {int((x < 0).sum())} of {x.size} "
+                         f"entries are below zero (smallest {x.min()!r})")
+    with np.errstate(divide="ignore"):
+        return np.log(x)
+
+
+@log.defvjp
+def log_vjp(g, out, x):
+    """∂ln x = g / x"""
+    return (g / x,)
+
+
+@primitive
+def sin(x):
+    """sin x"""
+    return math.sin(x) if type(x) is float else np.sin(x)
+
+
+@sin.defvjp
+def sin_vjp(g, out, x):
+    """∂sin x = g·cos x"""
+    return (g * cos(x),)
+
+
+@primitive
+def cos(x):
+    """cos x"""
+    return math.cos(x) if type(x) is float else np.cos(x)
+
+
+@cos.defvjp
+def cos_vjp(g, out, x):
+    """∂cos x = −g·sin x"""
+    return (-g * sin(x),)
+
+
+@primitive
+def tanh(x):
+    """tanh x (library tanh: stable at any |x|)."""
+    return math.tanh(x) if type(x) is float else np.tanh(x)
+
+
+@tanh.defvjp
+def tanh_vjp(g, out, x):
+    """∂tanh x = g·(1 − out²)"""
+    return (g * (1 - out * out),)
+
+
+@primitive
+def sigmoid(x):
+    """σ(x) = 1 / (1 + e⁻ˣ), computed from e^(−|x|) so it never overflows."""
+    if type(x) is float:
+        if x >= 0.0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+
+
+@sigmoid.defvjp
+def sigmoid_vjp(g, out, x):
+    """∂σ(x) = g·out·(1 − out)"""
+    return (g * out * (1 - out),)
+
+
+@primitive
+def relu(x):
+    """max(x, 0)"""
+    if type(x) is float:
+        return x if x > 0.0 else 0.0
+    return np.maximum(x, 0)
+
+
+@relu.defvjp
+def relu_vjp(g, out, x):
+    """∂relu x = g·[x > 0]"""
+    return (g * (_data(x) > 0),)
+
+
+# ---- reductions ---------------------------------------------------------------------------
+
+def _kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    """The shape of a reduction over `axis` with keepdims=True."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _kept(g, x, axis, keepdims):
+    """`g` (the gradient of a reduction) reshaped to broadcast against x."""
+    return g if keepdims else reshape(g, _kept_shape(_shape(x), axis))
+
+
+@primitive
+def sum_(x, axis=None, keepdims=False):
+    """Σ x over `axis`."""
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+@sum_.defvjp
+def sum_vjp(g, out, x, axis=None, keepdims=False):
+    """∂Σx = g broadcast back over the summed axes"""
+    return (broadcast_to(_kept(g, x, axis, keepdims), _shape(x)),)
+
+
+@primitive
+def max_(x, axis=None, keepdims=False):
+    """max x over `axis`."""
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+@max_.defvjp
+def max_vjp(g, out, x, axis=None, keepdims=False):
+    """∂max x = g·[x = max] / #ties (ties share the gradient equally)"""
+    hit = _data(x) == _data(_kept(out, x, axis, keepdims))
+    share = hit / hit.sum(axis=axis, keepdims=True)
+    return (_kept(g, x, axis, keepdims) * share,)
+
+
+@primitive
+def logsumexp(x, axis=None, keepdims=False):
+    """log Σ eˣ over `axis`, shifted by the max so it neither overflows nor underflows."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis)))
+
+
+@logsumexp.defvjp
+def logsumexp_vjp(g, out, x, axis=None, keepdims=False):
+    """∂logΣeˣ = g·softmax(x) = g·e^(x − out)"""
+    return (_kept(g, x, axis, keepdims) * exp(x - _kept(out, x, axis, keepdims)),)
+
+
+@primitive
+def log_softmax(x, axis=-1):
+    """x − logsumexp(x) along `axis`."""
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+@log_softmax.defvjp
+def log_softmax_vjp(g, out, x, axis=-1):
+    """∂log softmax = g − e^out·Σg"""
+    return (g - exp(out) * sum_(g, axis, True),)
+
+
+@primitive
+def softmax(x, axis=-1):
+    """e^(x − max) / Σ e^(x − max) along `axis`."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@softmax.defvjp
+def softmax_vjp(g, out, x, axis=-1):
+    """∂softmax = out·(g − Σ g·out)"""
+    return (out * (g - sum_(g * out, axis, True)),)
+
+
+# ---- shape --------------------------------------------------------------------------------
+
+@primitive
+def reshape(x, shape):
+    """x with a new shape (same entries, C order)."""
+    return np.reshape(x, shape)
+
+
+@reshape.defvjp
+def reshape_vjp(g, out, x, shape):
+    """∂reshape = g reshaped back"""
+    return (reshape(g, _shape(x)),)
+
+
+@primitive
+def transpose(x, axes=None):
+    """x with its axes permuted (reversed when axes is None)."""
+    return np.transpose(x, axes)
+
+
+@transpose.defvjp
+def transpose_vjp(g, out, x, axes=None):
+    """∂transpose = g transposed by the inverse permutation"""
+    return (transpose(g, None if axes is None else tuple(np.argsort(axes))),)
+
+
+@primitive
+def broadcast_to(x, shape):
+    """x broadcast to `shape` (a read-only view)."""
+    return np.broadcast_to(x, shape)
+
+
+@broadcast_to.defvjp
+def broadcast_to_vjp(g, out, x, shape):
+    """∂broadcast = g (the backward driver sums it back to x's shape)"""
+    return (g,)
+
+
+@primitive
+def getitem(x, index):
+    """x[index]"""
+    return x[index]
+
+
+@getitem.defvjp
+def getitem_vjp(g, out, x, index):
+    """∂x[i] = g scattered into zeros at i (repeated indices add up)"""
+    return (untake(g, index, _shape(x)),)
+
+
+@primitive
+def untake(g, index, shape):
+    """zeros(shape) with g added at `index`: the adjoint of indexing."""
+    out = np.zeros(shape, dtype=np.result_type(g, np.float32))
+    np.add.at(out, index, g)
+    return out
+
+
+@untake.defvjp
+def untake_vjp(h, out, g, index, shape):
+    """∂untake = h[index]"""
+    return (getitem(h, index),)
+
+
+@primitive
+def stack(*xs):
+    """The arrays xs stacked along a new first axis."""
+    return np.stack(xs)
+
+
+@stack.defvjp
+def stack_vjp(g, out, *xs):
+    """∂stack = (g[0], g[1], …)"""
+    return tuple(getitem(g, i) for i in range(len(xs)))
+
+
+# ---- linear algebra -----------------------------------------------------------------------
+
+def _mT(a):
+    """Swap the last two axes (the matrix transpose of a stack of matrices)."""
+    return transpose(a, (*range(a.ndim - 2), a.ndim - 1, a.ndim - 2))
+
+
+@primitive
+def matmul(x, y):
+    """x @ y (matrix, matrix-vector, vector-matrix and batched)."""
+    return x @ y
+
+
+@matmul.defvjp
+def matmul_vjp(g, out, x, y, needs=(True, True)):
+    """∂(x @ y) = (g @ yᵀ, xᵀ @ g), a vector operand taken as a one-row or one-column matrix"""
+    vx, vy = x.ndim == 1, y.ndim == 1
+    x2 = reshape(x, (1, -1)) if vx else x
+    y2 = reshape(y, (-1, 1)) if vy else y
+    if vx:
+        g = reshape(g, _shape(g)[:-1] + (1,) + _shape(g)[-1:])
+    if vy:
+        g = reshape(g, _shape(g) + (1,))
+    # The driver sums gx back to x's shape (batch axes, and the row added to a vector x).
+    gx = g @ _mT(y2) if needs[0] else None
+    gy = _mT(x2) @ g if needs[1] else None
+    if vy and gy is not None:
+        gy = reshape(gy, _shape(gy)[:-1])
+    return gx, gy

@@ -1,0 +1,420 @@
+"""Tensor: an ndarray node. Same rule table and backward driver as Value, with broadcasting."""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any
+
+import numpy as np
+
+from autograd import rules
+from autograd.graph import Node, backprop, owned
+from autograd.primitive import _counter
+
+_FLOATS = (np.float64, np.float32, np.float16)
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """A float ndarray from array_like input, or a TypeError/ValueError that says why not."""
+    if isinstance(data, Node):
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Tensor needs array data, got a {type(data).__name__}; "
+                            "use Value for scalars in the scalar engine")
+        data = data.data
+    try:
+        arr = np.array(data, dtype=dtype)
+    except ValueError as e:
+        raise ValueError(f"Tensor needs rectangular numeric data; got {type(data).__name__} "
+                         f"that numpy cannot turn into an array ({e})") from None
+    except TypeError as e:
+        raise TypeError(f"Tensor cannot hold {type(data).__name__}: {e}") from None
+    if arr.dtype.type in _FLOATS:
+        return arr
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    raise TypeError(f"Tensor needs real numbers; got data of dtype {arr.dtype} "
+                    f"(from {type(data).__name__})")
+
+
+def _operand(x: Any, op: str) -> Any:
+    """Another operand of an arithmetic op: a Tensor, or raw numeric data used as a constant."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "fbiu":
+            return x
+    elif isinstance(x, Number) and not isinstance(x, complex):
+        return x
+    elif isinstance(x, (list, tuple)):
+        return _as_array(x)
+    raise TypeError(f"unsupported operand for Tensor {op}: {type(x).__name__} "
+                    f"({x!r:.40}); expected a Tensor, an ndarray or a real number")
+
+
+def _shape_of(x: Any) -> tuple[int, ...]:
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else ()
+
+
+class Tensor(Node):
+    """An n-dimensional array in the computation graph (float64 unless given float32).
+
+    >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
+    >>> (w @ Tensor([3.0, 4.0])).sum().backward(); w.grad
+    array([[3., 4.]])
+    """
+
+    __slots__ = ()
+    _shaped = True
+    # numpy hands `ndarray + Tensor` to Tensor.__radd__ instead of looping over entries.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, *, dtype: Any = None,
+                 label: str = "") -> None:
+        self.data = _as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.label = label
+        self._op = None
+        self._args = ()
+        self._parents = ()
+        self._retain = False
+        self._where = None
+        self._seq = next(_counter)
+
+    @classmethod
+    def _from_data(cls, data: Any) -> Tensor:
+        t = object.__new__(cls)
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.requires_grad = False
+        t.label = ""
+        t._op = None
+        t._args = ()
+        t._parents = ()
+        t._retain = False
+        t._where = None
+        return t
+
+    # ---- the array side ----
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The array's dtype (float64 or float32)."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of entries."""
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def numpy(self) -> np.ndarray:
+        """The data as an ndarray (the array itself, not a copy)."""
+        return self.data
+
+    def item(self) -> float:
+        """The single entry of a one-element tensor, as a float."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one entry, this one has shape "
+                             f"{self.shape}")
+        return float(self.data.reshape(()))
+
+    def detach(self) -> Tensor:
+        """The same data as a constant: no graph, no gradient."""
+        return Tensor._from_data(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Mark this leaf as a parameter (or not); returns self."""
+        if self._op is not None:
+            raise RuntimeError("requires_grad_ applies to leaf tensors; use detach() to cut "
+                               "a computed tensor from its graph")
+        self.requires_grad = bool(flag)
+        return self
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+                               prefix="Tensor(")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        op = f", op={self._op.name}" if self._op is not None else ""
+        return f"Tensor({body}{extra}{op})"
+
+    # ---- arithmetic with broadcasting ----
+
+    def _binary(self, op: rules.Primitive, x: Any, y: Any, sym: str) -> Tensor:
+        try:
+            return op(x, y)
+        except ValueError as e:
+            if "broadcast" not in str(e) and "mismatch" not in str(e):
+                raise
+            what = "are not aligned for matmul" if sym == "@" else "do not broadcast"
+            raise ValueError(f"shapes {_shape_of(x)} and {_shape_of(y)} {what} "
+                             f"(in {sym})") from None
+
+    def __add__(self, other: Any) -> Tensor:
+        return self._binary(rules.add, self, _operand(other, "+"), "+")
+
+    def __radd__(self, other: Any) -> Tensor:
+        return self._binary(rules.add, _operand(other, "+"), self, "+")
+
+    def __sub__(self, other: Any) -> Tensor:
+        return self._binary(rules.sub, self, _operand(other, "-"), "-")
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return self._binary(rules.sub, _operand(other, "-"), self, "-")
+
+    def __mul__(self, other: Any) -> Tensor:
+        return self._binary(rules.mul, self, _operand(other, "*"), "*")
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return self._binary(rules.mul, _operand(other, "*"), self, "*")
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return self._binary(rules.div, self, _operand(other, "/"), "/")
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return self._binary(rules.div, _operand(other, "/"), self, "/")
+
+    def __pow__(self, other: Any) -> Tensor:
+        return self._binary(rules.power, self, _operand(other, "**"), "**")
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return self._binary(rules.power, _operand(other, "**"), self, "**")
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return self._matmul(self, _operand(other, "@"))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return self._matmul(_operand(other, "@"), self)
+
+    def _matmul(self, x: Any, y: Any) -> Tensor:
+        if np.ndim(x) == 0 or np.ndim(y) == 0:
+            raise ValueError(f"matmul needs operands with at least one axis, got shapes "
+                             f"{_shape_of(x)} and {_shape_of(y)}")
+        return self._binary(rules.matmul, x, y, "@")
+
+    def __neg__(self) -> Tensor:
+        return rules.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    # Comparisons give plain boolean arrays: masks carry no gradient.
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < np.asarray(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= np.asarray(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > np.asarray(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= np.asarray(other)
+
+    # ---- elementwise functions ----
+
+    def exp(self) -> Tensor:
+        """eˣ elementwise."""
+        return rules.exp(self)
+
+    def log(self) -> Tensor:
+        """ln x elementwise (ValueError on negative entries, -inf at zero)."""
+        return rules.log(self)
+
+    def tanh(self) -> Tensor:
+        """tanh elementwise."""
+        return rules.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        """σ(x) = 1 / (1 + e⁻ˣ) elementwise, stable at any magnitude."""
+        return rules.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        """max(x, 0) elementwise."""
+        return rules.relu(self)
+
+    def sin(self) -> Tensor:
+        """sin elementwise."""
+        return rules.sin(self)
+
+    def cos(self) -> Tensor:
+        """cos elementwise."""
+        return rules.cos(self)
+
+    # ---- reductions ----
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Σ over axis (all axes when None)."""
+        return rules.sum_(self, _axis(axis, self.ndim), keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The average over axis (all axes when None)."""
+        axis = _axis(axis, self.ndim)
+        n = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        return rules.sum_(self, axis, keepdims) / n
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The largest entry over axis; tied maxima share the gradient."""
+        if self.size == 0:
+            raise ValueError("max of an empty tensor")
+        return rules.max_(self, _axis(axis, self.ndim), keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """The smallest entry over axis."""
+        return -((-self).max(axis, keepdims))
+
+    def logsumexp(self, axis: int | tuple[int, ...] | None = None,
+                  keepdims: bool = False) -> Tensor:
+        """log Σ eˣ over axis, without overflow."""
+        return rules.logsumexp(self, _axis(axis, self.ndim), keepdims)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """e^x / Σ e^x along axis."""
+        return rules.softmax(self, _axis(axis, self.ndim)[0])
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x − logsumexp(x) along axis."""
+        return rules.log_softmax(self, _axis(axis, self.ndim)[0])
+
+    # ---- shape ----
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """The same entries in a new shape; one dimension may be -1."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        try:
+            return rules.reshape(self, shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {self.shape} "
+                             f"({self.size} entries) into {shape}") from None
+
+    @property
+    def T(self) -> Tensor:
+        """The axes reversed (the matrix transpose for 2-D)."""
+        return rules.transpose(self, None)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """Axes permuted; with no arguments, reversed."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if axes and sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of the "
+                             f"{self.ndim} axes of a tensor of shape {self.shape}")
+        return rules.transpose(self, tuple(a % self.ndim for a in axes) or None)
+
+    def swapaxes(self, a: int, b: int) -> Tensor:
+        """Axes a and b exchanged."""
+        axes = list(range(self.ndim))
+        axes[a], axes[b] = axes[b], axes[a]
+        return rules.transpose(self, tuple(axes))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        index = _index(index)
+        try:
+            return rules.getitem(self, index)
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is out of range for a tensor of shape "
+                             f"{self.shape}: {e}") from None
+
+    # ---- gradients ----
+
+    def backward(self, grad: Any = None, *, create_graph: bool = False,
+                 retain_graph: bool | None = None) -> None:
+        """Add d(self)/d(leaf) · grad into `.grad` of every leaf that requires grad.
+
+        `grad` defaults to 1 for a one-entry tensor; any other shape needs it given (the
+        vector in the vector-Jacobian product). Gradients accumulate across calls until reset
+        (`p.grad = None`). The first backward frees the graph's saved inputs; backward through
+        the same graph again needs retain_graph=True on the first call, and then adds the
+        gradients once more. With create_graph=True the gradients are Tensors with a graph of
+        their own (for gradient penalties and Hessian-vector products).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward on a tensor that does not require grad: no input "
+                               "of the computation had requires_grad=True")
+        seed = self._seed(grad)
+        if create_graph:
+            seed = seed if isinstance(seed, Tensor) else Tensor._from_data(seed)
+        elif isinstance(seed, Tensor):
+            seed = seed.data
+        keep = create_graph if retain_graph is None else retain_graph
+        backprop(self, seed, create_graph=create_graph, retain_graph=keep)
+
+    def _seed(self, grad: Any) -> Any:
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
+                                   "of the same shape (only one-entry outputs default to 1)")
+            return np.ones_like(self.data)
+        if isinstance(grad, Tensor):
+            g = grad if grad.requires_grad else grad.data.copy()
+        else:
+            g = _as_array(grad, self.dtype)
+        if g.shape != self.shape:
+            raise ValueError(f"backward grad has shape {g.shape}, the tensor has shape "
+                             f"{self.shape}")
+        return g
+
+    def _deposit(self, g: Any, seen: set[int]) -> None:
+        prev = self.grad
+        if isinstance(g, Node):
+            self.grad = g if prev is None else prev + g
+            return
+        if g.dtype != self.data.dtype:
+            g = g.astype(self.data.dtype)
+        self.grad = owned(g, seen) if prev is None else prev + g
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (`.grad = None`)."""
+        self.grad = None
+
+
+def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
+    """A reduction axis as a tuple of non-negative ints, checked against ndim."""
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(out)
+
+
+def _index(index: Any) -> Any:
+    """An index with Tensors replaced by their (integer) data."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return _int_index(index.data)
+    if isinstance(index, list):
+        return _int_index(np.asarray(index))
+    return index
+
+
+def _int_index(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.kind == "f":
+        if not np.all(arr == np.round(arr)):
+            raise IndexError("a float index array must hold whole numbers")
+        return arr.astype(np.intp)
+    return arr

@@ -1,0 +1,218 @@
+"""Value: a scalar node holding a Python float, micrograd's engine made fast and deep-safe."""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+from autograd import rules
+from autograd.graph import Node, backprop
+from autograd.primitive import _counter, apply2
+
+
+def _lift(x: Any, op: str) -> Value:
+    """A constant Value for a plain number; anything else is refused by name."""
+    if isinstance(x, Value):
+        return x
+    if type(x) is float or type(x) is int or isinstance(x, Real):
+        return Value._from_data(float(x))
+    raise TypeError(f"unsupported operand for Value {op}: {type(x).__name__} ({x!r:.40}); "
+                    "expected a Value or a real number")
+
+
+class Value(Node):
+    """A scalar in the computation graph: `.data` is a float, `.grad` is dL/d(this) after
+    `backward()`.
+
+    >>> a = Value(2.0, label="a"); b = a * a + a
+    >>> b.backward(); a.grad
+    5.0
+    """
+
+    __slots__ = ()
+    _retains_grads = True
+
+    def __init__(self, data: float, label: str = "") -> None:
+        if isinstance(data, Value):
+            data = data.data
+        if not isinstance(data, Real):
+            raise TypeError(f"Value needs a real number, got {type(data).__name__} "
+                            f"({data!r:.40})")
+        self.data = float(data)
+        self.grad = 0.0
+        self.requires_grad = True
+        self.label = label
+        self._op = None
+        self._args = ()
+        self._parents = ()
+        self._retain = False
+        self._where = None
+        self._seq = next(_counter)
+
+    @classmethod
+    def _from_data(cls, data: float) -> Value:
+        """A constant node around an op's result (apply marks it tracked when it is)."""
+        v = object.__new__(cls)
+        v.data = data
+        v.grad = 0.0
+        v.requires_grad = False
+        v.label = ""
+        v._op = None
+        v._args = ()
+        v._parents = ()
+        v._retain = False
+        v._where = None
+        return v
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+
+    # ---- arithmetic: every op goes through the shared rule table ----
+
+    def __add__(self, other: Any) -> Value:
+        return apply2(rules.add, self, other if type(other) is Value else _lift(other, "+"))
+
+    def __radd__(self, other: Any) -> Value:
+        return apply2(rules.add, _lift(other, "+"), self)
+
+    def __sub__(self, other: Any) -> Value:
+        return apply2(rules.sub, self, other if type(other) is Value else _lift(other, "-"))
+
+    def __rsub__(self, other: Any) -> Value:
+        return apply2(rules.sub, _lift(other, "-"), self)
+
+    def __mul__(self, other: Any) -> Value:
+        return apply2(rules.mul, self, other if type(other) is Value else _lift(other, "*"))
+
+    def __rmul__(self, other: Any) -> Value:
+        return apply2(rules.mul, _lift(other, "*"), self)
+
+    def __truediv__(self, other: Any) -> Value:
+        return apply2(rules.div, self, other if type(other) is Value else _lift(other, "/"))
+
+    def __rtruediv__(self, other: Any) -> Value:
+        return apply2(rules.div, _lift(other, "/"), self)
+
+    def __pow__(self, other: Any) -> Value:
+        return apply2(rules.power, self, other if type(other) is Value else _lift(other, "**"))
+
+    def __rpow__(self, other: Any) -> Value:
+        return apply2(rules.power, _lift(other, "**"), self)
+
+    def __neg__(self) -> Value:
+        return rules.neg(self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    # ---- comparisons compare data (for masks in rules and for sorting); no gradient ----
+
+    def __lt__(self, other: Any) -> bool:
+        return self.data < _lift(other, "<").data
+
+    def __le__(self, other: Any) -> bool:
+        return self.data <= _lift(other, "<=").data
+
+    def __gt__(self, other: Any) -> bool:
+        return self.data > _lift(other, ">").data
+
+    def __ge__(self, other: Any) -> bool:
+        return self.data >= _lift(other, ">=").data
+
+    def __float__(self) -> float:
+        return self.data
+
+    # ---- functions ----
+
+    def exp(self) -> Value:
+        """e ** self"""
+        return rules.exp(self)
+
+    def log(self) -> Value:
+        """Natural log; a non-positive value raises ValueError."""
+        return rules.log(self)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent."""
+        return rules.tanh(self)
+
+    def sigmoid(self) -> Value:
+        """Logistic sigmoid 1 / (1 + e**-self), finite and silent at any magnitude."""
+        return rules.sigmoid(self)
+
+    def relu(self) -> Value:
+        """max(self, 0)."""
+        return rules.relu(self)
+
+    def sin(self) -> Value:
+        """sin(self)."""
+        return rules.sin(self)
+
+    def cos(self) -> Value:
+        """cos(self)."""
+        return rules.cos(self)
+
+    def backward(self, grad: float = 1.0, *, create_graph: bool = False) -> None:
+        """Add d(self)/d(node) * grad into `.grad` of every node self depends on.
+
+        Gradients accumulate across calls, as in micrograd and PyTorch: reset them with
+        `v.grad = 0.0` (or `module.zero_grad()`). With create_graph=True the gradients are
+        Values themselves, so they can be differentiated again.
+        """
+        if not isinstance(grad, (Real, Value)):
+            raise TypeError(f"backward grad must be a number, got {type(grad).__name__}")
+        seed = grad if create_graph and isinstance(grad, Value) else float(grad)
+        if create_graph and not isinstance(seed, Value):
+            seed = Value._from_data(seed)
+        backprop(self, seed, create_graph=create_graph, retain_graph=True)
+
+
+def _vsum_fun(*xs: float) -> float:
+    return math.fsum(xs) if len(xs) > 64 else sum(xs)
+
+
+vsum = rules.primitive(_vsum_fun)
+vsum.name = "sum"
+
+
+@vsum.defvjp
+def vsum_vjp(g, out, *xs):
+    """∂(x₁ + … + xₙ) = (g, …, g)"""
+    return (g,) * len(xs)
+
+
+def _dot_fun(*xs: float) -> float:
+    n = len(xs) // 2
+    return sum(map(float.__mul__, xs[:n], xs[n:]))
+
+
+vdot = rules.primitive(_dot_fun)
+vdot.name = "dot"
+
+
+@vdot.defvjp
+def vdot_vjp(g, out, *xs):
+    """∂(Σ wᵢxᵢ) = (g·x₁, …, g·xₙ, g·w₁, …, g·wₙ)"""
+    n = len(xs) // 2
+    return tuple(g * x for x in xs[n:]) + tuple(g * w for w in xs[:n])
+
+
+def value_sum(values: Any, start: Any = 0.0) -> Value:
+    """Σ values as ONE node with n parents (a fast path for micrograd's `sum(...)`)."""
+    items = [_lift(v, "sum") for v in values]
+    if start != 0.0 or isinstance(start, Value):
+        items.append(_lift(start, "sum"))
+    if not items:
+        return Value._from_data(0.0)
+    return vsum(*items)
+
+
+def value_dot(ws: Any, xs: Any) -> Value:
+    """Σ wᵢ·xᵢ as ONE node (a neuron's weighted input z without 2n intermediate nodes)."""
+    ws = [_lift(w, "dot") for w in ws]
+    xs = [_lift(x, "dot") for x in xs]
+    if len(ws) != len(xs):
+        raise ValueError(f"dot of sequences of different lengths: {len(ws)} and {len(xs)}")
+    return vdot(*ws, *xs)

@@ -1,0 +1,1 @@
+"""The `deltagrad` subcommands: each module registers one with `register(subparsers)`."""
