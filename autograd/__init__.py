@@ -1,5 +1,12 @@
-"""deltagrad's engine: reverse-mode automatic differentiation on scalars and arrays."""
+"""deltagrad's engine: reverse-mode automatic differentiation on scalars and arrays.
 
+`Value` holds a float, `Tensor` an ndarray; both record the operations applied to them and
+run the chain rule backwards from any scalar with `.backward()`. The functional forms
+(`grad`, `value_and_grad`, `jacobian`, `hessian`, `vjp`) differentiate plain Python
+functions and nest to any order.
+"""
+
+from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.graph import enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
 from autograd.tensor import Tensor
@@ -7,5 +14,7 @@ from autograd.value import Value
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "primitive",
-           "Primitive", "__version__"]
+__all__ = [
+    "Primitive", "Tensor", "Value", "__version__", "enable_grad", "grad", "hessian",
+    "is_grad_enabled", "jacobian", "no_grad", "primitive", "value_and_grad", "vjp",
+]
