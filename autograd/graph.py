@@ -20,7 +20,7 @@ import numpy as np
 
 
 class _GradMode:
-    """Process-wide switches read on every recorded op (a plain object: attribute reads are cheap)."""
+    """Process-wide switches, read on every recorded op."""
 
     __slots__ = ("enabled", "anomaly")
 
