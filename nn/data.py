@@ -1,0 +1,244 @@
+"""MNIST: the four IDX files of the full set, a real subset bundled with the package, batching.
+
+`load_mnist()` returns the bundled subset (10,000 training and 2,000 test images chosen from
+the full set, see nn/datasets/README.md); `load_mnist(folder)` reads the four canonical IDX
+files from a folder. Either way the images come as float64 rows of 784 pixels in [0, 1] and
+the labels as integers 0-9, the layout the document's network is trained on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+PIXELS = 28 * 28
+CLASSES = 10
+IMAGES_MAGIC = 2051  # 0x0803: unsigned bytes, 3 dimensions (count, rows, columns)
+LABELS_MAGIC = 2049  # 0x0801: unsigned bytes, 1 dimension (count)
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+SUBSET = "mnist_subset.npz"
+_MAGIC = {key: IMAGES_MAGIC if key.endswith("images") else LABELS_MAGIC for key in FILES}
+_KIND = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
+
+
+class MNISTFormatError(ValueError):
+    """An MNIST file that exists but is not what it should be (corrupt, truncated, wrong kind)."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One part of the data set: `images` (n, 784) float64 in [0, 1], `labels` (n,) int64."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def one_hot(self) -> np.ndarray:
+        """The labels as one-hot rows (n, 10): the targets of the quadratic cost."""
+        return one_hot(self.labels, CLASSES)
+
+
+@dataclass(frozen=True)
+class MNIST:
+    """The training and test splits, and where they came from (a folder or the bundled file)."""
+
+    train: Split
+    test: Split
+    source: str
+
+
+def load_mnist(folder: str | Path | None = None) -> MNIST:
+    """The bundled subset (no argument), or the full set from the four IDX files in `folder`.
+
+    A missing folder or file raises FileNotFoundError; a corrupt, truncated or mismatched file
+    raises MNISTFormatError (a ValueError) naming the file and what is wrong with it.
+    """
+    if folder is None:
+        return _load_bundled()
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST folder not found: {folder} (it should hold "
+                                f"{', '.join(FILES.values())})")
+    paths = {key: _find(folder, name) for key, name in FILES.items()}
+    arrays = {key: read_idx(path, _MAGIC[key]) for key, path in paths.items()}
+    where = {key: str(path) for key, path in paths.items()}
+    return MNIST(train=_split(arrays, "train", where), test=_split(arrays, "test", where),
+                 source=str(folder))
+
+
+def one_hot(labels: np.ndarray, classes: int = CLASSES) -> np.ndarray:
+    """Integer labels (n,) as float64 one-hot rows (n, classes)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"one_hot needs a 1-D array of integer labels, got dtype "
+                         f"{labels.dtype} and shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"labels must lie in 0..{classes - 1}, got values from "
+                         f"{labels.min()} to {labels.max()}")
+    out = np.zeros((len(labels), classes))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
+
+
+# ---- shuffling and batching ---------------------------------------------------------------
+
+def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator: the one given, or a fresh one seeded with `seed` (None: from the OS)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)
+                             or seed < 0):
+        raise ValueError(f"a seed must be a non-negative integer, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """The slices cutting n examples into consecutive mini-batches (the last may be smaller)."""
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
+            or batch_size < 1:
+        raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+    return [slice(k, min(k + batch_size, n)) for k in range(0, n, batch_size)]
+
+
+Batch = tuple[np.ndarray, np.ndarray]
+
+
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int,
+            rng: int | np.random.Generator | None = None) -> Iterator[Batch]:
+    """Mini-batches (x_batch, y_batch) that together hold every example exactly once.
+
+    The order is shuffled by `rng` (a Generator, or a seed: the same seed gives the same
+    batches); rng=None keeps the examples in order.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x and y must hold the same number of examples, got {len(x)} "
+                         f"and {len(y)}")
+    cuts = batch_slices(len(x), batch_size)
+    if rng is None:
+        for s in cuts:
+            yield x[s], y[s]
+        return
+    order = as_rng(rng).permutation(len(x))
+    for s in cuts:
+        idx = order[s]
+        yield x[idx], y[idx]
+
+
+# ---- reading files ------------------------------------------------------------------------
+
+def _find(folder: Path, name: str) -> Path:
+    """The file `name` in folder, or its decompressed twin (same name without .gz)."""
+    for path in (folder / name, folder / name.removesuffix(".gz")):
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"MNIST file not found: {folder / name}")
+
+
+def read_idx(path: str | Path, magic: int | None = None) -> np.ndarray:
+    """An MNIST IDX file (gzipped or not) as a uint8 array, every header field and size checked.
+
+    Images come as (count, rows, columns), labels as (count,); `magic` (2051 or 2049) insists
+    on one of the two. A missing file raises FileNotFoundError; a wrong magic number, a
+    truncated body or trailing bytes raise MNISTFormatError naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"MNIST file not found: {path}")
+    raw = _read_bytes(path)
+    if len(raw) < 8:
+        raise MNISTFormatError(f"{path}: truncated: {len(raw)} bytes, shorter than an IDX header")
+    found, count = (int(v) for v in np.frombuffer(raw, ">u4", 2))
+    if magic is not None and found != magic:
+        raise MNISTFormatError(f"{path}: magic number {found}, expected {magic} "
+                               f"(MNIST {_KIND[magic]})")
+    if found == LABELS_MAGIC:
+        shape, start = (count,), 8
+    elif found == IMAGES_MAGIC:
+        if len(raw) < 16:
+            raise MNISTFormatError(f"{path}: truncated: {len(raw)} bytes, shorter than the "
+                                   "16-byte image header")
+        rows, cols = (int(v) for v in np.frombuffer(raw, ">u4", 2, offset=8))
+        shape, start = (count, rows, cols), 16
+    else:
+        raise MNISTFormatError(f"{path}: not an MNIST IDX file: magic number {found}, expected "
+                               f"{IMAGES_MAGIC} (images) or {LABELS_MAGIC} (labels)")
+    expected = start + int(np.prod(shape))
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise MNISTFormatError(f"{path}: {what}: {len(raw)} bytes, the header "
+                               f"{shape} promises {expected}")
+    return np.frombuffer(raw, np.uint8, offset=start).reshape(shape)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it is gzipped (recognised by content, not name)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head != b"\x1f\x8b":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise MNISTFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+
+
+def _split(arrays: dict[str, np.ndarray], part: str, where: dict[str, str]) -> Split:
+    """The checked, scaled Split for `part` ("train" or "test") from raw uint8 arrays.
+
+    `where` names the origin of each array (a file, or an entry of the bundled file).
+    """
+    ki, kl = f"{part}_images", f"{part}_labels"
+    images, labels = arrays[ki], arrays[kl]
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise MNISTFormatError(f"{where[ki]}: pixels and labels must be uint8, got "
+                               f"{images.dtype} and {labels.dtype}")
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise MNISTFormatError(f"{where[ki]}: images must be 28x28, got shape {images.shape}")
+    if labels.ndim != 1:
+        raise MNISTFormatError(f"{where[kl]}: labels must be 1-D, got shape {labels.shape}")
+    if len(images) != len(labels):
+        raise MNISTFormatError(f"{where[ki]} holds {len(images)} images but {where[kl]} "
+                               f"holds {len(labels)} labels")
+    if labels.size and labels.max() >= CLASSES:
+        raise MNISTFormatError(f"{where[kl]}: a label is {labels.max()}, digits are 0-9")
+    x = images.reshape(len(images), PIXELS).astype(np.float64)
+    x /= 255.0
+    return Split(images=x, labels=labels.astype(np.int64))
+
+
+def _load_bundled() -> MNIST:
+    """The subset shipped in nn/datasets (uint8, compressed), checked like the IDX files."""
+    with resources.as_file(resources.files("nn") / "datasets" / SUBSET) as path:
+        if not path.is_file():
+            raise FileNotFoundError(f"the bundled MNIST subset is missing: {path}")
+        return _read_npz(path, f"bundled subset ({path.name})")
+
+
+def _read_npz(path: Path, source: str) -> MNIST:
+    """An .npz holding the four uint8 arrays under the keys of FILES."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {key: z[key] for key in FILES if key in z.files}
+    except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile) as e:
+        raise MNISTFormatError(f"{path}: corrupt ({e})") from None
+    missing = [key for key in FILES if key not in arrays]
+    if missing:
+        raise MNISTFormatError(f"{path}: missing arrays {', '.join(missing)}")
+    where = {key: f"{path} [{key}]" for key in FILES}
+    return MNIST(train=_split(arrays, "train", where), test=_split(arrays, "test", where),
+                 source=source)
