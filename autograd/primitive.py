@@ -78,20 +78,33 @@ def primitive(fun: Callable[..., Any]) -> Primitive:
 def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
     """Run `op` on the data of `args` and return the output node, recorded if grad is on."""
     kind = None
+    raw = []
+    parents = []
     tracked = False
     for a in args:
         if isinstance(a, Node):
-            if kind is None:
+            if kind is not type(a):
+                if kind is not None:
+                    raise TypeError(f"{op.name}: cannot mix {kind.__name__} and "
+                                    f"{type(a).__name__} in one operation")
                 kind = type(a)
-            elif type(a) is not kind:
-                raise TypeError(f"{op.name}: cannot mix {kind.__name__} and "
-                                f"{type(a).__name__} in one operation")
-            tracked = tracked or a.requires_grad
-    raw = tuple([a.data if isinstance(a, Node) else a for a in args])
+            raw.append(a.data)
+            if a.requires_grad:
+                parents.append(a)
+                tracked = True
+                continue
+        else:
+            raw.append(a)
+        parents.append(None)
+    data = op.fun(*raw)
     if not (tracked and mode.enabled):
-        return kind._from_data(op.fun(*raw))
-    parents = tuple([a if isinstance(a, Node) and a.requires_grad else None for a in args])
-    return record(kind, op, op.fun(*raw), raw, parents)
+        return kind._from_data(data)
+    if op.vjp is None:
+        _no_rule(op)
+    out = kind._from_data(data, op, tuple(raw), tuple(parents))
+    if mode.anomaly:
+        _check_anomaly(op, out)
+    return out
 
 
 def apply2(op: Primitive, x: Node, y: Node) -> Node:
@@ -109,17 +122,16 @@ def record(kind: type[Node], op: Primitive, data: Any, raw: tuple[Any, ...],
            parents: tuple[Node | None, ...]) -> Node:
     """A tracked node of class `kind` made by `op` from the raw arguments `raw`."""
     if op.vjp is None:
-        raise TypeError(f"primitive {op.name!r} has no rule: give it one with "
-                        f"@{op.name}.defvjp before differentiating through it")
-    out = kind._from_data(data)
-    out.requires_grad = True
-    out._op = op
-    out._args = raw
-    out._parents = parents
-    out._seq = next(_counter)
+        _no_rule(op)
+    out = kind._from_data(data, op, raw, parents)
     if mode.anomaly:
         _check_anomaly(op, out)
     return out
+
+
+def _no_rule(op: Primitive) -> None:
+    raise TypeError(f"primitive {op.name!r} has no rule: give it one with "
+                    f"@{op.name}.defvjp before differentiating through it")
 
 
 def _check_anomaly(op: Primitive, out: Node) -> None:

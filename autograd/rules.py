@@ -182,14 +182,20 @@ def tanh_vjp(g, out, x):
 
 @primitive
 def sigmoid(x):
-    """σ(x) = 1 / (1 + e⁻ˣ), computed from e^(−|x|) so it never overflows."""
+    """σ(x) = 1 / (1 + e⁻ˣ), never overflowing."""
     if type(x) is float:
         if x >= 0.0:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    # 1 / (1 + e⁻ˣ) in place, the exponent capped below exp's overflow at 709.78: past it
+    # σ is under 1e-308 either way, and no warning is raised.
+    t = np.array(x, dtype=np.result_type(x, 1.0))
+    np.negative(t, out=t)
+    np.minimum(t, 709.0, out=t)
+    np.exp(t, out=t)
+    t += 1.0
+    return np.reciprocal(t, out=t)
 
 
 @sigmoid.defvjp
@@ -230,7 +236,7 @@ def _kept(g, x, axis, keepdims):
 @primitive
 def sum_(x, axis=None, keepdims=False):
     """Σ x over `axis`."""
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return x.sum(axis=axis, keepdims=keepdims)
 
 
 @sum_.defvjp
@@ -242,7 +248,7 @@ def sum_vjp(g, out, x, axis=None, keepdims=False):
 @primitive
 def max_(x, axis=None, keepdims=False):
     """max x over `axis`."""
-    return np.max(x, axis=axis, keepdims=keepdims)
+    return x.max(axis=axis, keepdims=keepdims)
 
 
 @max_.defvjp
@@ -298,7 +304,7 @@ def softmax_vjp(g, out, x, axis=-1):
 @primitive
 def reshape(x, shape):
     """x with a new shape (same entries, C order)."""
-    return np.reshape(x, shape)
+    return x.reshape(shape)
 
 
 @reshape.defvjp
@@ -310,7 +316,7 @@ def reshape_vjp(g, out, x, shape):
 @primitive
 def transpose(x, axes=None):
     """x with its axes permuted (reversed when axes is None)."""
-    return np.transpose(x, axes)
+    return x.transpose(axes)
 
 
 @transpose.defvjp
@@ -321,8 +327,10 @@ def transpose_vjp(g, out, x, axes=None):
 
 @primitive
 def broadcast_to(x, shape):
-    """x broadcast to `shape` (a read-only view)."""
-    return np.broadcast_to(x, shape)
+    """x repeated along new and length-1 axes to fill `shape` (a fresh, writable array)."""
+    out = np.empty(shape, dtype=np.result_type(x, np.float32))
+    out[...] = x
+    return out
 
 
 @broadcast_to.defvjp
@@ -373,7 +381,16 @@ def stack_vjp(g, out, *xs):
 
 def _mT(a):
     """Swap the last two axes (the matrix transpose of a stack of matrices)."""
-    return transpose(a, (*range(a.ndim - 2), a.ndim - 1, a.ndim - 2))
+    return a.T if a.ndim == 2 else a.swapaxes(-1, -2)
+
+
+def _matmul_like(a, b, like):
+    """a @ b, laid out in memory like `like` (a transposed matrix, W.T in x @ W.T, gets a
+    transposed gradient, so W's own gradient comes out contiguous: no copy, fast updates)."""
+    d = _data(like)
+    if d.ndim == 2 and d.flags.f_contiguous and not d.flags.c_contiguous:
+        return _mT(_mT(b) @ _mT(a))
+    return a @ b
 
 
 @primitive
@@ -393,8 +410,8 @@ def matmul_vjp(g, out, x, y, needs=(True, True)):
     if vy:
         g = reshape(g, _shape(g) + (1,))
     # The driver sums gx back to x's shape (batch axes, and the row added to a vector x).
-    gx = g @ _mT(y2) if needs[0] else None
-    gy = _mT(x2) @ g if needs[1] else None
+    gx = _matmul_like(g, _mT(y2), x) if needs[0] else None
+    gy = _matmul_like(_mT(x2), g, y) if needs[1] else None
     if vy and gy is not None:
         gy = reshape(gy, _shape(gy)[:-1])
     return gx, gy

@@ -9,8 +9,9 @@ import numpy as np
 
 from autograd import rules
 from autograd.graph import Node, backprop, owned
-from autograd.primitive import _counter
+from autograd.primitive import Primitive, _counter, apply
 
+_new = object.__new__
 _FLOATS = (np.float64, np.float32, np.float16)
 
 
@@ -38,7 +39,8 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
 
 def _operand(x: Any, op: str) -> Any:
     """Another operand of an arithmetic op: a Tensor, or raw numeric data used as a constant."""
-    if isinstance(x, Tensor):
+    kind = type(x)
+    if kind is Tensor or kind is float or kind is int:
         return x
     if isinstance(x, np.ndarray):
         if x.dtype.kind in "fbiu":
@@ -49,6 +51,21 @@ def _operand(x: Any, op: str) -> Any:
         return _as_array(x)
     raise TypeError(f"unsupported operand for Tensor {op}: {type(x).__name__} "
                     f"({x!r:.40}); expected a Tensor, an ndarray or a real number")
+
+
+def _binary(op: Primitive, x: Any, y: Any, sym: str) -> Tensor:
+    """op(x, y) on two operands, one of them a Tensor; a shape clash names both shapes."""
+    try:
+        return apply(op, (x, y))
+    except ValueError as e:
+        if sym == "@" and (np.ndim(x) == 0 or np.ndim(y) == 0):
+            raise ValueError(f"matmul needs operands with at least one axis, got shapes "
+                             f"{_shape_of(x)} and {_shape_of(y)}") from None
+        if "broadcast" not in str(e) and "mismatch" not in str(e):
+            raise
+        what = "are not aligned for matmul" if sym == "@" else "do not broadcast"
+        raise ValueError(f"shapes {_shape_of(x)} and {_shape_of(y)} {what} "
+                         f"(in {sym})") from None
 
 
 def _shape_of(x: Any) -> tuple[int, ...]:
@@ -82,17 +99,20 @@ class Tensor(Node):
         self._seq = next(_counter)
 
     @classmethod
-    def _from_data(cls, data: Any) -> Tensor:
-        t = object.__new__(cls)
+    def _from_data(cls, data: Any, op: Any = None, args: tuple = (),
+                   parents: tuple = ()) -> Tensor:
+        """A node around an op's result: tracked when `op` is given, else a constant."""
+        t = _new(cls)
         t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
-        t.requires_grad = False
+        t.requires_grad = op is not None
         t.label = ""
-        t._op = None
-        t._args = ()
-        t._parents = ()
+        t._op = op
+        t._args = args
+        t._parents = parents
         t._retain = False
         t._where = None
+        t._seq = next(_counter)
         return t
 
     # ---- the array side ----
@@ -155,57 +175,54 @@ class Tensor(Node):
 
     # ---- arithmetic with broadcasting ----
 
-    def _binary(self, op: rules.Primitive, x: Any, y: Any, sym: str) -> Tensor:
-        try:
-            return op(x, y)
-        except ValueError as e:
-            if "broadcast" not in str(e) and "mismatch" not in str(e):
-                raise
-            what = "are not aligned for matmul" if sym == "@" else "do not broadcast"
-            raise ValueError(f"shapes {_shape_of(x)} and {_shape_of(y)} {what} "
-                             f"(in {sym})") from None
-
     def __add__(self, other: Any) -> Tensor:
-        return self._binary(rules.add, self, _operand(other, "+"), "+")
+        if type(other) is not Tensor:
+            other = _operand(other, "+")
+        return _binary(rules.add, self, other, "+")
 
     def __radd__(self, other: Any) -> Tensor:
-        return self._binary(rules.add, _operand(other, "+"), self, "+")
+        return _binary(rules.add, _operand(other, "+"), self, "+")
 
     def __sub__(self, other: Any) -> Tensor:
-        return self._binary(rules.sub, self, _operand(other, "-"), "-")
+        if type(other) is not Tensor:
+            other = _operand(other, "-")
+        return _binary(rules.sub, self, other, "-")
 
     def __rsub__(self, other: Any) -> Tensor:
-        return self._binary(rules.sub, _operand(other, "-"), self, "-")
+        return _binary(rules.sub, _operand(other, "-"), self, "-")
 
     def __mul__(self, other: Any) -> Tensor:
-        return self._binary(rules.mul, self, _operand(other, "*"), "*")
+        if type(other) is not Tensor:
+            other = _operand(other, "*")
+        return _binary(rules.mul, self, other, "*")
 
     def __rmul__(self, other: Any) -> Tensor:
-        return self._binary(rules.mul, _operand(other, "*"), self, "*")
+        return _binary(rules.mul, _operand(other, "*"), self, "*")
 
     def __truediv__(self, other: Any) -> Tensor:
-        return self._binary(rules.div, self, _operand(other, "/"), "/")
+        if type(other) is not Tensor:
+            other = _operand(other, "/")
+        return _binary(rules.div, self, other, "/")
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return self._binary(rules.div, _operand(other, "/"), self, "/")
+        return _binary(rules.div, _operand(other, "/"), self, "/")
 
     def __pow__(self, other: Any) -> Tensor:
-        return self._binary(rules.power, self, _operand(other, "**"), "**")
+        if type(other) is not Tensor:
+            other = _operand(other, "**")
+        return _binary(rules.power, self, other, "**")
 
     def __rpow__(self, other: Any) -> Tensor:
-        return self._binary(rules.power, _operand(other, "**"), self, "**")
+        return _binary(rules.power, _operand(other, "**"), self, "**")
 
     def __matmul__(self, other: Any) -> Tensor:
-        return self._matmul(self, _operand(other, "@"))
+        if type(other) is not Tensor:
+            other = _operand(other, "@")
+        return _binary(rules.matmul, self, other, "@")
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return self._matmul(_operand(other, "@"), self)
+        return _binary(rules.matmul, _operand(other, "@"), self, "@")
 
-    def _matmul(self, x: Any, y: Any) -> Tensor:
-        if np.ndim(x) == 0 or np.ndim(y) == 0:
-            raise ValueError(f"matmul needs operands with at least one axis, got shapes "
-                             f"{_shape_of(x)} and {_shape_of(y)}")
-        return self._binary(rules.matmul, x, y, "@")
 
     def __neg__(self) -> Tensor:
         return rules.neg(self)

@@ -10,6 +10,8 @@ from autograd import rules
 from autograd.graph import Node, backprop
 from autograd.primitive import _counter, apply2
 
+_new = object.__new__
+
 
 def _lift(x: Any, op: str) -> Value:
     """A constant Value for a plain number; anything else is refused by name."""
@@ -51,18 +53,20 @@ class Value(Node):
         self._seq = next(_counter)
 
     @classmethod
-    def _from_data(cls, data: float) -> Value:
-        """A constant node around an op's result (apply marks it tracked when it is)."""
-        v = object.__new__(cls)
+    def _from_data(cls, data: float, op: Any = None, args: tuple = (),
+                   parents: tuple = ()) -> Value:
+        """A node around an op's result: tracked when `op` is given, else a constant."""
+        v = _new(cls)
         v.data = data
         v.grad = 0.0
-        v.requires_grad = False
+        v.requires_grad = op is not None
         v.label = ""
-        v._op = None
-        v._args = ()
-        v._parents = ()
+        v._op = op
+        v._args = args
+        v._parents = parents
         v._retain = False
         v._where = None
+        v._seq = next(_counter)
         return v
 
     def __repr__(self) -> str:
