@@ -1,0 +1,245 @@
+"""The op catalog: every differentiable op once, with its domain and its reference derivative.
+
+Each entry says how to call the op (one callable that works on Values and on Tensors alike,
+since both spell the ops the same way), a numpy reference for the forward pass, the domain its
+inputs are drawn from, and, where a formula is known, its derivative. The hypothesis strategies
+below draw inputs from those domains: floats for Values, arrays of 1-4 axes for Tensors, and
+pairs of shapes that broadcast for the binary ops. The property tests walk this catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograd.value import value_dot, value_sum
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An interval for one argument, with points (kinks, poles) kept `margin` away."""
+
+    lo: float
+    hi: float
+    avoid: tuple[float, ...] = ()
+    margin: float = 0.05
+
+    def allows(self, x: float) -> bool:
+        return all(abs(x - k) > self.margin for k in self.avoid)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One catalog entry: `call` on nodes, `ref` on numpy data, `deriv` the partials."""
+
+    name: str
+    call: Callable[..., Any]
+    ref: Callable[..., Any]
+    domains: tuple[Domain, ...]
+    deriv: Callable[..., tuple[Any, ...]] | None = None
+
+    @property
+    def arity(self) -> int:
+        return len(self.domains)
+
+
+def _sigmoid(x: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+WIDE = Domain(-3.0, 3.0)
+POSITIVE = Domain(0.1, 5.0)
+NONZERO = Domain(-3.0, 3.0, avoid=(0.0,), margin=0.25)
+
+# ---- elementwise ops of one argument (Value and Tensor) -----------------------------------
+
+UNARY = (
+    Op("neg", lambda x: -x, lambda x: -x, (WIDE,), lambda x: (-np.ones_like(x),)),
+    Op("exp", lambda x: x.exp(), np.exp, (Domain(-4.0, 4.0),), lambda x: (np.exp(x),)),
+    Op("log", lambda x: x.log(), np.log, (POSITIVE,), lambda x: (1 / x,)),
+    Op("sin", lambda x: x.sin(), np.sin, (Domain(-5.0, 5.0),), lambda x: (np.cos(x),)),
+    Op("cos", lambda x: x.cos(), np.cos, (Domain(-5.0, 5.0),), lambda x: (-np.sin(x),)),
+    Op("tanh", lambda x: x.tanh(), np.tanh, (Domain(-4.0, 4.0),),
+       lambda x: (1 - np.tanh(x) ** 2,)),
+    Op("sigmoid", lambda x: x.sigmoid(), _sigmoid, (Domain(-6.0, 6.0),),
+       lambda x: (_sigmoid(x) * (1 - _sigmoid(x)),)),
+    Op("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0.0),
+       (Domain(-3.0, 3.0, avoid=(0.0,), margin=1e-3),), lambda x: (1.0 * (x > 0),)),
+    Op("square", lambda x: x ** 2, lambda x: x ** 2, (WIDE,), lambda x: (2 * x,)),
+    Op("cube", lambda x: x ** 3, lambda x: x ** 3, (WIDE,), lambda x: (3 * x ** 2,)),
+    Op("sqrt", lambda x: x ** 0.5, np.sqrt, (POSITIVE,), lambda x: (0.5 / np.sqrt(x),)),
+    Op("x**-1.5", lambda x: x ** -1.5, lambda x: x ** -1.5, (POSITIVE,),
+       lambda x: (-1.5 * x ** -2.5,)),
+    Op("x+c", lambda x: x + 1.5, lambda x: x + 1.5, (WIDE,), lambda x: (np.ones_like(x),)),
+    Op("c+x", lambda x: 1.5 + x, lambda x: 1.5 + x, (WIDE,), lambda x: (np.ones_like(x),)),
+    Op("x-c", lambda x: x - 0.7, lambda x: x - 0.7, (WIDE,), lambda x: (np.ones_like(x),)),
+    Op("c-x", lambda x: 0.7 - x, lambda x: 0.7 - x, (WIDE,), lambda x: (-np.ones_like(x),)),
+    Op("x*c", lambda x: x * -1.3, lambda x: x * -1.3, (WIDE,),
+       lambda x: (np.full_like(x, -1.3),)),
+    Op("c*x", lambda x: -1.3 * x, lambda x: -1.3 * x, (WIDE,),
+       lambda x: (np.full_like(x, -1.3),)),
+    Op("x/c", lambda x: x / 4.0, lambda x: x / 4.0, (WIDE,), lambda x: (np.full_like(x, 0.25),)),
+    Op("c/x", lambda x: 2.0 / x, lambda x: 2.0 / x, (NONZERO,), lambda x: (-2.0 / x ** 2,)),
+    Op("c**x", lambda x: 2.0 ** x, lambda x: 2.0 ** x, (WIDE,),
+       lambda x: (2.0 ** x * math.log(2.0),)),
+    Op("tanh(sin x)·x", lambda x: x.sin().tanh() * x, lambda x: np.tanh(np.sin(x)) * x,
+       (WIDE,)),
+)
+
+# ---- elementwise ops of two arguments (broadcasting for Tensors) ----------------------------
+
+BINARY = (
+    Op("add", lambda x, y: x + y, np.add, (WIDE, WIDE),
+       lambda x, y: (np.ones_like(x * y), np.ones_like(x * y))),
+    Op("sub", lambda x, y: x - y, np.subtract, (WIDE, WIDE),
+       lambda x, y: (np.ones_like(x * y), -np.ones_like(x * y))),
+    Op("mul", lambda x, y: x * y, np.multiply, (WIDE, WIDE),
+       lambda x, y: (y + 0 * x, x + 0 * y)),
+    Op("div", lambda x, y: x / y, np.divide, (WIDE, NONZERO),
+       lambda x, y: (1 / y + 0 * x, -x / y ** 2)),
+    Op("pow", lambda x, y: x ** y, np.power, (Domain(0.2, 3.0), Domain(-2.0, 2.0)),
+       lambda x, y: (y * x ** (y - 1), x ** y * np.log(x))),
+    Op("sigmoid(x·y + x)", lambda x, y: (x * y + x).sigmoid(),
+       lambda x, y: _sigmoid(x * y + x), (WIDE, WIDE)),
+)
+
+# ---- the Value fast paths: n-ary nodes that must equal the plain sums -----------------------
+
+NARY = (
+    Op("value_sum", lambda *xs: value_sum(xs), lambda *xs: sum(xs), (WIDE,)),
+    Op("value_dot", lambda *xs: value_dot(xs[:len(xs) // 2], xs[len(xs) // 2:]),
+       lambda *xs: sum(w * x for w, x in zip(xs[:len(xs) // 2], xs[len(xs) // 2:])),
+       (WIDE,)),
+)
+
+# ---- Tensor ops with a parameter (an axis, a shape, an index) -------------------------------
+
+
+@dataclass(frozen=True)
+class ArrayOp:
+    """A Tensor op `call(t, p)` with a numpy reference `ref(a, p)`; `params(shape)` draws p."""
+
+    name: str
+    call: Callable[[Any, Any], Any]
+    ref: Callable[[np.ndarray, Any], Any]
+    params: Callable[[tuple[int, ...]], st.SearchStrategy]
+    domain: Domain = WIDE
+    distinct: bool = False  # entries drawn distinct, where ties make the op non-differentiable
+
+
+@cache
+def axes(ndim: int) -> st.SearchStrategy:
+    """A reduction axis: None, one axis (maybe negative) or a tuple of distinct axes."""
+    one = st.integers(-ndim, ndim - 1)
+    some = st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True)
+    return st.one_of(st.none(), one, some.map(tuple))
+
+
+@cache
+def _reduction(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.tuples(axes(len(shape)), st.booleans())
+
+
+@cache
+def _one_axis(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.integers(-len(shape), len(shape) - 1)
+
+
+@cache
+def _new_shape(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """A shape with the same number of entries, one dimension possibly given as -1."""
+    size = math.prod(shape)
+    split = []
+    for d in range(1, size + 1):
+        if size % d == 0:
+            split += [(d, size // d), (d, -1), (-1, d, 1)]
+    return st.sampled_from([(size,), (-1,), tuple(reversed(shape)), *split])
+
+
+@cache
+def _permutation(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.permutations(range(len(shape))).map(tuple)
+
+
+@cache
+def indices(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """An index into the first axis: an int, a slice, an int array with repeats, a mask."""
+    n = shape[0]
+    ints = st.integers(-n, n - 1)
+    slices = st.slices(n).filter(lambda s: len(range(*s.indices(n))) > 0)
+    arrays = st.lists(st.integers(0, n - 1), min_size=1, max_size=2 * n).map(np.array)
+    masks = st.lists(st.booleans(), min_size=n, max_size=n).filter(any).map(np.array)
+    return st.one_of(ints, slices, arrays, masks)
+
+
+ARRAY_OPS = (
+    ArrayOp("sum", lambda t, p: t.sum(*p), lambda a, p: np.sum(a, p[0], keepdims=p[1]),
+            _reduction),
+    ArrayOp("mean", lambda t, p: t.mean(*p), lambda a, p: np.mean(a, p[0], keepdims=p[1]),
+            _reduction),
+    ArrayOp("max", lambda t, p: t.max(*p), lambda a, p: np.max(a, p[0], keepdims=p[1]),
+            _reduction, distinct=True),
+    ArrayOp("logsumexp", lambda t, p: t.logsumexp(*p),
+            lambda a, p: np.log(np.sum(np.exp(a), p[0], keepdims=p[1])), _reduction),
+    ArrayOp("softmax", lambda t, p: t.softmax(p),
+            lambda a, p: np.exp(a) / np.sum(np.exp(a), p, keepdims=True), _one_axis),
+    ArrayOp("log_softmax", lambda t, p: t.log_softmax(p),
+            lambda a, p: a - np.log(np.sum(np.exp(a), p, keepdims=True)), _one_axis),
+    ArrayOp("reshape", lambda t, p: t.reshape(p), np.reshape, _new_shape),
+    ArrayOp("transpose", lambda t, p: t.transpose(p), np.transpose, _permutation),
+    ArrayOp("getitem", lambda t, p: t[p], lambda a, p: a[p], indices),
+)
+
+# ---- hypothesis strategies ------------------------------------------------------------------
+
+
+@cache
+def floats_in(domain: Domain) -> st.SearchStrategy:
+    """Finite floats in the domain, away from its kinks and poles."""
+    return st.floats(domain.lo, domain.hi, allow_nan=False).filter(domain.allows)
+
+
+@cache
+def shapes(min_dims: int = 1, max_dims: int = 4, max_side: int = 3) -> st.SearchStrategy:
+    """Array shapes of 1-4 axes (small: every entry costs two forward passes in the check)."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+
+
+@cache
+def arrays_in(domain: Domain, shape: tuple[int, ...], distinct: bool = False
+              ) -> st.SearchStrategy:
+    """float64 arrays of `shape` with entries in the domain."""
+    elements = floats_in(domain)
+    if distinct:
+        # Ties (max) and near-ties make finite differences straddle a kink: keep entries apart.
+        elements = st.integers(-400, 400).map(lambda k: k / 100.0)
+    return hnp.arrays(np.float64, shape, elements=elements, unique=distinct)
+
+
+@st.composite
+def broadcast_pairs(draw: Any, max_dims: int = 4) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Two shapes that broadcast: the second drops leading axes of the first and sets some of
+    the rest to 1, then the pair is shuffled so either side may be the smaller."""
+    big = draw(shapes(max_dims=max_dims))
+    keep = draw(st.integers(0, len(big)))
+    small = [1 if draw(st.booleans()) else n for n in big[len(big) - keep:]]
+    big = [1 if n != 1 and draw(st.integers(0, 4)) == 0 else n for n in big]
+    pair = (tuple(big), tuple(small))
+    return pair if draw(st.booleans()) else pair[::-1]
+
+
+@st.composite
+def matmul_shapes(draw: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Operand shapes for @: vectors, matrices and stacks with broadcast batch axes."""
+    n, k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    batch_a, batch_b = draw(broadcast_pairs(max_dims=2)) if draw(st.booleans()) else ((), ())
+    left = draw(st.sampled_from([(k,), (*batch_a, n, k)]))
+    right = draw(st.sampled_from([(k,), (*batch_b, k, m)]))
+    return left, right
