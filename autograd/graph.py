@@ -123,11 +123,14 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
         return g
     lead = g.ndim - len(shape)
     if lead:
-        g = g.sum(axis=tuple(range(lead)))
+        g = g.sum(axis=_LEADING[lead] if lead < len(_LEADING) else tuple(range(lead)))
+        if g.shape == shape:
+            return g
     ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if ones:
-        g = g.sum(axis=ones, keepdims=True)
-    return g
+    return g.sum(axis=ones, keepdims=True)
+
+
+_LEADING = [tuple(range(n)) for n in range(8)]
 
 
 def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,

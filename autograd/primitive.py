@@ -60,11 +60,19 @@ class Primitive:
         self.wants_needs = "needs" in inspect.signature(vjp).parameters
         return vjp
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            args = self._positional(args, kwargs)
         for a in args:
             if isinstance(a, Node):
                 return apply(self, args)
         return self.fun(*args)
+
+    def _positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """Keyword arguments moved into place, so rules always see positional ones."""
+        bound = inspect.signature(self.fun).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.args
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

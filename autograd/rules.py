@@ -26,10 +26,6 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-def _shape(x: Any) -> tuple[int, ...]:
-    return np.shape(_data(x))
-
-
 # ---- arithmetic ---------------------------------------------------------------------------
 
 add = primitive(operator.add)
@@ -180,6 +176,10 @@ def tanh_vjp(g, out, x):
     return (g * (1 - out * out),)
 
 
+# The largest exponent exp takes without overflow, per float type.
+_EXP_CAP = {np.dtype(np.float64): 709.0, np.dtype(np.float32): 88.0}
+
+
 @primitive
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), never overflowing."""
@@ -188,11 +188,12 @@ def sigmoid(x):
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    # 1 / (1 + e⁻ˣ) in place, the exponent capped below exp's overflow at 709.78: past it
-    # σ is under 1e-308 either way, and no warning is raised.
-    t = np.array(x, dtype=np.result_type(x, 1.0))
-    np.negative(t, out=t)
-    np.minimum(t, 709.0, out=t)
+    # 1 / (1 + e⁻ˣ) in place, the exponent capped just below exp's overflow: past the cap σ is
+    # below 1.3e-308 (float64) either way, so the result is as good and no warning is raised.
+    t = np.negative(x)
+    if type(t) is not np.ndarray or t.dtype.kind != "f":
+        t = np.array(t, dtype=np.float64)
+    np.minimum(t, _EXP_CAP.get(t.dtype, 709.0), out=t)
     np.exp(t, out=t)
     t += 1.0
     return np.reciprocal(t, out=t)
@@ -230,7 +231,7 @@ def _kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
 
 def _kept(g, x, axis, keepdims):
     """`g` (the gradient of a reduction) reshaped to broadcast against x."""
-    return g if keepdims else reshape(g, _kept_shape(_shape(x), axis))
+    return g if keepdims else g.reshape(_kept_shape(x.shape, axis))
 
 
 @primitive
@@ -242,7 +243,7 @@ def sum_(x, axis=None, keepdims=False):
 @sum_.defvjp
 def sum_vjp(g, out, x, axis=None, keepdims=False):
     """∂Σx = g broadcast back over the summed axes"""
-    return (broadcast_to(_kept(g, x, axis, keepdims), _shape(x)),)
+    return (broadcast_to(_kept(g, x, axis, keepdims), x.shape),)
 
 
 @primitive
@@ -277,13 +278,13 @@ def logsumexp_vjp(g, out, x, axis=None, keepdims=False):
 @primitive
 def log_softmax(x, axis=-1):
     """x − logsumexp(x) along `axis`."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    return x - logsumexp.fun(x, axis, True)
 
 
 @log_softmax.defvjp
 def log_softmax_vjp(g, out, x, axis=-1):
     """∂log softmax = g − e^out·Σg"""
-    return (g - exp(out) * sum_(g, axis, True),)
+    return (g - exp(out) * g.sum(axis=axis, keepdims=True),)
 
 
 @primitive
@@ -296,7 +297,7 @@ def softmax(x, axis=-1):
 @softmax.defvjp
 def softmax_vjp(g, out, x, axis=-1):
     """∂softmax = out·(g − Σ g·out)"""
-    return (out * (g - sum_(g * out, axis, True)),)
+    return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
 
 # ---- shape --------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def reshape(x, shape):
 @reshape.defvjp
 def reshape_vjp(g, out, x, shape):
     """∂reshape = g reshaped back"""
-    return (reshape(g, _shape(x)),)
+    return (g.reshape(x.shape),)
 
 
 @primitive
@@ -322,7 +323,7 @@ def transpose(x, axes=None):
 @transpose.defvjp
 def transpose_vjp(g, out, x, axes=None):
     """∂transpose = g transposed by the inverse permutation"""
-    return (transpose(g, None if axes is None else tuple(np.argsort(axes))),)
+    return (g.transpose(None if axes is None else tuple(np.argsort(axes))),)
 
 
 @primitive
@@ -348,7 +349,7 @@ def getitem(x, index):
 @getitem.defvjp
 def getitem_vjp(g, out, x, index):
     """∂x[i] = g scattered into zeros at i (repeated indices add up)"""
-    return (untake(g, index, _shape(x)),)
+    return (untake(g, index, x.shape),)
 
 
 @primitive
@@ -362,7 +363,7 @@ def untake(g, index, shape):
 @untake.defvjp
 def untake_vjp(h, out, g, index, shape):
     """∂untake = h[index]"""
-    return (getitem(h, index),)
+    return (h[index],)
 
 
 @primitive
@@ -374,7 +375,7 @@ def stack(*xs):
 @stack.defvjp
 def stack_vjp(g, out, *xs):
     """∂stack = (g[0], g[1], …)"""
-    return tuple(getitem(g, i) for i in range(len(xs)))
+    return tuple(g[i] for i in range(len(xs)))
 
 
 # ---- linear algebra -----------------------------------------------------------------------
@@ -403,15 +404,52 @@ def matmul(x, y):
 def matmul_vjp(g, out, x, y, needs=(True, True)):
     """∂(x @ y) = (g @ yᵀ, xᵀ @ g), a vector operand taken as a one-row or one-column matrix"""
     vx, vy = x.ndim == 1, y.ndim == 1
-    x2 = reshape(x, (1, -1)) if vx else x
-    y2 = reshape(y, (-1, 1)) if vy else y
+    x2 = x.reshape((1, -1)) if vx else x
+    y2 = y.reshape((-1, 1)) if vy else y
     if vx:
-        g = reshape(g, _shape(g)[:-1] + (1,) + _shape(g)[-1:])
+        g = g.reshape(g.shape[:-1] + (1,) + g.shape[-1:])
     if vy:
-        g = reshape(g, _shape(g) + (1,))
+        g = g.reshape(g.shape + (1,))
     # The driver sums gx back to x's shape (batch axes, and the row added to a vector x).
     gx = _matmul_like(g, _mT(y2), x) if needs[0] else None
     gy = _matmul_like(_mT(x2), g, y) if needs[1] else None
     if vy and gy is not None:
-        gy = reshape(gy, _shape(gy)[:-1])
+        gy = gy.reshape(gy.shape[:-1])
     return gx, gy
+
+
+# ---- fused: one node where composing primitives would make several, for speed --------------
+
+@primitive
+def linear(x, w, b):
+    """x @ wᵀ + b: a dense layer with weights (out, in) as in the document, a batch in rows."""
+    return x @ w.T + b
+
+
+@linear.defvjp
+def linear_vjp(g, out, x, w, b, needs=(True, True, True)):
+    """∂(x @ wᵀ + b) = (g @ w, gᵀ @ x, g summed over the batch)"""
+    gx = g @ w if needs[0] else None
+    gw = None
+    if needs[1]:
+        gw = g.reshape((-1, 1)) * x if x.ndim == 1 else _mT(g) @ x
+    return gx, gw, g
+
+
+def _rows(a) -> int:
+    """m, the number of examples: the rows of a batch, 1 for a single example."""
+    return a.shape[0] if a.ndim > 1 else 1
+
+
+@primitive
+def quadratic_cost(a, y):
+    """J = Σ‖a − y‖² / 2m over the m rows: the document's quadratic cost (section 4.2.1)."""
+    d = a - y
+    return np.vdot(d, d) / (2 * _rows(d))
+
+
+@quadratic_cost.defvjp
+def quadratic_cost_vjp(g, out, a, y, needs=(True, True)):
+    """∂J = (g·(a − y)/m, −g·(a − y)/m)"""
+    ga = (a - y) * (g / _rows(a))
+    return ga, (-ga if needs[1] else None)

@@ -12,7 +12,7 @@ from autograd.graph import Node, backprop, owned
 from autograd.primitive import Primitive, _counter, apply
 
 _new = object.__new__
-_FLOATS = (np.float64, np.float32, np.float16)
+_FLOATS = (np.float64, np.float32)
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -33,6 +33,8 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         return arr
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
+    if arr.dtype.kind == "f":  # half and extended precision: float32 or float64 math
+        return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
     raise TypeError(f"Tensor needs real numbers; got data of dtype {arr.dtype} "
                     f"(from {type(data).__name__})")
 
