@@ -143,21 +143,20 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     rules run on nodes, so the gradients are themselves differentiable. Unless the graph is
     retained, each node's saved inputs are dropped once its rule has run.
     """
-    stop = frozenset(wrt) if wrt is not None else frozenset()
+    stop = frozenset(wrt or ())
     found: dict[Node, Any] = {}
     pending: dict[Node, Any] = {root: seed}
     seen: set[int] = set()
     keep = retain_graph or create_graph
-    enabled = mode.enabled
-    mode.enabled = create_graph
-    take, peek = pending.pop, pending.get
-    # The pass allocates nothing cyclic; pausing the cycle collector saves seconds on
-    # graphs of a million nodes, where it would otherwise rescan them over and over.
+    anomaly = mode.anomaly
+    enabled, mode.enabled = mode.enabled, create_graph
+    # The pass makes no reference cycles; pausing the cycle collector saves seconds on graphs
+    # of a million nodes, which it would otherwise rescan over and over.
     collecting = gc.isenabled()
     gc.disable()
     try:
         for node in toposort(root):
-            g = take(node, None)
+            g = pending.pop(node, None)
             if g is None:
                 continue
             if wrt is not None:
@@ -166,40 +165,63 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
                     continue
             elif node._op is None or node._retains_grads or node._retain:
                 node._deposit(g, seen)
-            op = node._op
-            if op is None:
-                continue
-            args = node._args
-            if args is None:
-                raise RuntimeError(
-                    f"backward through the graph a second time: the {op.name!r} node's saved "
-                    "inputs were freed by the first backward; pass retain_graph=True to it")
-            parents = node._parents
-            if create_graph:
-                args = tuple([a if p is None else p for a, p in zip(args, parents)])
-                out = node
-            else:
-                out = node.data
-            if op.wants_needs:
-                grads = op.vjp(g, out, *args, needs=tuple([p is not None for p in parents]))
-            else:
-                grads = op.vjp(g, out, *args)
-            for p, gp in zip(parents, grads):
-                if p is None or gp is None:
-                    continue
-                if p._shaped and gp.shape != p.data.shape:
-                    gp = unbroadcast(gp, p.data.shape)
-                prev = peek(p)
-                pending[p] = gp if prev is None else prev + gp
-            if not keep:
-                node._args = None
+            if node._op is not None:
+                _chain(node, g, pending, create_graph, anomaly)
+                if not keep:
+                    node._args = None
     finally:
         mode.enabled = enabled
         if collecting:
             gc.enable()
-    if wrt is None:
-        return None
-    return [found.get(n) for n in wrt]
+    return None if wrt is None else [found.get(n) for n in wrt]
+
+
+def _chain(node: Node, g: Any, pending: dict[Node, Any], create_graph: bool,
+           anomaly: bool) -> None:
+    """One step of the chain rule: the node's rule turns g into its parents' gradients."""
+    op, args, parents = node._op, node._args, node._parents
+    if args is None:
+        raise RuntimeError(
+            f"backward through the graph a second time: the {op.name!r} node's saved inputs "
+            "were freed by the first backward; pass retain_graph=True to the first one")
+    out = node.data
+    if create_graph:
+        args = tuple([a if p is None else p for a, p in zip(args, parents)])
+        out = node
+    if op.wants_needs:
+        grads = op.vjp(g, out, *args, needs=tuple([p is not None for p in parents]))
+    else:
+        grads = op.vjp(g, out, *args)
+    for i, (p, gp) in enumerate(zip(parents, grads)):
+        if p is None or gp is None:
+            continue
+        if p._shaped and gp.shape != p.data.shape:
+            gp = unbroadcast(gp, p.data.shape)
+        if anomaly:
+            _check_gradient(node, i, gp)
+        prev = pending.get(p)
+        pending[p] = gp if prev is None else prev + gp
+
+
+def _check_gradient(node: Node, i: int, gp: Any) -> None:
+    """Anomaly mode: a rule that produced NaN or inf is named, with where its node was made."""
+    data = gp.data if isinstance(gp, Node) else gp
+    if not np.all(np.isfinite(data)):
+        where = node._where
+        made = "" if where is None else f" (node made at {where.filename}:{where.lineno})"
+        raise FloatingPointError(f"the gradient that {node._op.name!r} passed to its input "
+                                 f"{i} is not finite in the backward pass{made}")
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside the block, a NaN or inf made by an op, forward or backward, raises at once,
+    naming the op and the line that created its node (slower: use it to hunt a NaN)."""
+    previous, mode.anomaly = mode.anomaly, True
+    try:
+        yield
+    finally:
+        mode.anomaly = previous
 
 
 def owned(g: np.ndarray | Any, seen: set[int]) -> np.ndarray:
