@@ -36,7 +36,7 @@ def _check_vjp(f, *leaves: Tensor) -> None:
         assert_grad_close(leaf.grad, numeric_vjp(partial, leaf.data, w))
 
 
-# ---- dtype rules -----------------------------------------------------------------------------
+# ---- dtype rules ----------------------------------------------------------------------------
 
 def test_float64_by_default_float32_kept_ints_and_bools_become_float64():
     assert Tensor([1.0, 2.0]).dtype == np.float64
@@ -70,7 +70,7 @@ def test_bad_operands_are_refused_by_name():
         t - 1j
 
 
-# ---- elementwise arithmetic with broadcasting --------------------------------------------------
+# ---- elementwise arithmetic with broadcasting -----------------------------------------------
 
 @pytest.mark.parametrize("op", ["+", "-", "*", "/", "**"])
 @pytest.mark.parametrize(("sx", "sy"), [((3,), (3,)), ((2, 3), (3,)), ((2, 1), (1, 4)),
@@ -120,7 +120,7 @@ def test_elementwise_functions(name):
     _check_vjp(lambda t: getattr(t, name)(), x)
 
 
-# ---- matmul ----------------------------------------------------------------------------------
+# ---- matmul ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("sx", "sy"), [
     ((3, 4), (4, 2)),          # matrix-matrix
@@ -150,7 +150,7 @@ def test_matmul_with_ndarray_operands_and_bad_shapes():
         w @ Tensor(2.0)
 
 
-# ---- reductions --------------------------------------------------------------------------------
+# ---- reductions -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "logsumexp"])
 @pytest.mark.parametrize("axis", [None, 0, -1, 1, (0, 2), (2, 0, 1)])
@@ -182,7 +182,7 @@ def test_bad_axes_are_refused():
         x.sum(axis=1.0)
 
 
-# ---- shapes --------------------------------------------------------------------------------
+# ---- shapes ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(6, 4), (-1,), (2, -1), (3, 2, -1), ((4, 6),), (24,)])
 def test_reshape_with_minus_one(shape):
@@ -209,7 +209,7 @@ def test_transpose_and_T(axes):
         x.transpose(0, 0, 1)
 
 
-# ---- indexing --------------------------------------------------------------------------------
+# ---- indexing -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("index", [
     1, -1, slice(1, None), slice(None, None, -2), (1, 2), (slice(None), 0),
@@ -255,7 +255,7 @@ def test_index_out_of_range_names_the_shape():
         Tensor([1.0, 2.0, 3.0])[5]
 
 
-# ---- softmax family ----------------------------------------------------------------------------
+# ---- softmax family -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
 def test_softmax_and_logsumexp(axis):
@@ -277,7 +277,7 @@ def test_log_softmax(axis):
     _check_vjp(lambda t: t.log_softmax(axis), x)
 
 
-# ---- the array side ------------------------------------------------------------------------------
+# ---- the array side -------------------------------------------------------------------------
 
 def test_accessors():
     data = np.arange(6.0).reshape(2, 3)

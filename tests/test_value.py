@@ -50,7 +50,7 @@ def test_micrograd_more_ops():
     assert b.grad == pytest.approx(645.5772594752186, rel=1e-14)
 
 
-# ---- the document's single neuron (section 4.1) --------------------------------------------
+# ---- the document's single neuron (section 4.1) ---------------------------------------------
 
 def test_single_neuron_follows_the_chain_rule_of_section_4_1():
     """z = Σ wᵢxᵢ + b, a = σ(z), L = ½(a − y)²:
@@ -75,7 +75,7 @@ def test_single_neuron_follows_the_chain_rule_of_section_4_1():
     assert b.grad == pytest.approx(dl_da * da_dz, rel=1e-14)
 
 
-# ---- fan-out, accumulation, no_grad ----------------------------------------------------------
+# ---- fan-out, accumulation, no_grad ---------------------------------------------------------
 
 def test_fan_out_adds_every_path():
     a = Value(3.0)
@@ -131,7 +131,7 @@ def test_intermediate_values_keep_their_gradients():
     assert b.grad == pytest.approx(1 - math.tanh(6.0) ** 2, rel=1e-14)
 
 
-# ---- the fast paths --------------------------------------------------------------------------
+# ---- the fast paths -------------------------------------------------------------------------
 
 def test_value_sum_and_value_dot_equal_the_plain_forms():
     rng = random.Random(0)
@@ -171,7 +171,7 @@ def test_value_dot_with_constant_inputs_and_mismatched_lengths():
         value_dot(w, [1.0, 2.0, 3.0])
 
 
-# ---- depth -----------------------------------------------------------------------------------
+# ---- depth ----------------------------------------------------------------------------------
 
 def test_a_deep_chain_backpropagates_without_recursion():
     """200,000 nodes here (the million-node chain is in benchmarks/bench_deep_chain.py)."""
@@ -184,7 +184,7 @@ def test_a_deep_chain_backpropagates_without_recursion():
     assert x.grad == 1.0
 
 
-# ---- powers and reflected operators ----------------------------------------------------------
+# ---- powers and reflected operators ---------------------------------------------------------
 
 def test_pow_with_a_value_exponent_gives_both_gradients():
     a, b = Value(1.7), Value(-0.6)
@@ -221,7 +221,7 @@ def test_reflected_operators(build, value, slope):
     assert a.grad == pytest.approx(slope, rel=1e-15)
 
 
-# ---- bad input -------------------------------------------------------------------------------
+# ---- bad input ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("bad", "name"), [("3", "str"), (None, "NoneType"), ([1.0], "list"),
                                            (1 + 2j, "complex")])
@@ -248,7 +248,7 @@ def test_negative_base_with_a_fractional_exponent_is_a_value_error():
         Value(-8.0) ** Value(0.5)
 
 
-# ---- stability -------------------------------------------------------------------------------
+# ---- stability ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("z", [1000.0, -1000.0, 710.0, -745.2])
 def test_squashing_functions_are_finite_and_silent_far_out(z):
