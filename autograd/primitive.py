@@ -46,7 +46,8 @@ class Primitive:
 
     def __init__(self, fun: Callable[..., Any], name: str | None = None) -> None:
         self.fun = fun
-        self.name = name or fun.__name__
+        # sum_ and max_ avoid shadowing builtins in code; pictures and errors say sum and max.
+        self.name = name or fun.__name__.rstrip("_")
         self.__doc__ = fun.__doc__
         self.__wrapped__ = fun
         self.vjp: Rule | None = None
@@ -78,9 +79,9 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-def primitive(fun: Callable[..., Any]) -> Primitive:
+def primitive(fun: Callable[..., Any], name: str | None = None) -> Primitive:
     """Make `fun` (written for floats and/or ndarrays) a primitive; give it a rule with defvjp."""
-    return Primitive(fun)
+    return Primitive(fun, name)
 
 
 def apply(op: Primitive, args: tuple[Any, ...]) -> Node:

@@ -55,7 +55,7 @@ def mul_vjp(g, out, x, y):
     return g * y, g * x
 
 
-div = primitive(operator.truediv)
+div = primitive(operator.truediv, "div")
 
 
 @div.defvjp

@@ -177,8 +177,7 @@ def _vsum_fun(*xs: float) -> float:
     return math.fsum(xs) if len(xs) > 64 else sum(xs)
 
 
-vsum = rules.primitive(_vsum_fun)
-vsum.name = "sum"
+vsum = rules.primitive(_vsum_fun, "sum")
 
 
 @vsum.defvjp
@@ -192,8 +191,7 @@ def _dot_fun(*xs: float) -> float:
     return sum(map(float.__mul__, xs[:n], xs[n:]))
 
 
-vdot = rules.primitive(_dot_fun)
-vdot.name = "dot"
+vdot = rules.primitive(_dot_fun, "dot")
 
 
 @vdot.defvjp
