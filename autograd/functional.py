@@ -72,10 +72,12 @@ def value_and_grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0
         for i in argnums:
             if not -len(args) <= i < len(args):
                 raise IndexError(f"argnum {i} is out of range for {len(args)} arguments")
+        # Traced arguments (an outer grad's variables) make this pass record its own backward,
+        # so what it returns can be differentiated again, even with respect to other args.
+        traced = any(isinstance(a, Node) and a.requires_grad for a in args)
         made = [_variable(args[i]) for i in argnums]
         for i, (node, _) in zip(argnums, made):
             args[i] = node
-        traced = any(t for _, t in made)
         with enable_grad():
             out = f(*args)
         if isinstance(out, Node) and not out.requires_grad:
