@@ -1,0 +1,114 @@
+"""Initialisers: where the first weights come from.
+
+Every scheme is driven by a numpy Generator, so one seed gives the same weights bit for bit.
+A scheme draws the weight matrix (out, in) of one layer and says whether its biases are drawn
+too (standard normal, as the document does) or start at zero.
+
+    normal   the document's: every weight and bias ~ N(0, 1)
+    nielsen  weights ~ N(0, 1/n_in), biases ~ N(0, 1) (Nielsen, network2's default)
+    xavier   weights ~ U(±√(6/(n_in + n_out))), biases 0 (Glorot and Bengio, 2010)
+    he       weights ~ N(0, 2/n_in), biases 0 (He et al., 2015; for ReLU layers)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import Any, NamedTuple
+
+import numpy as np
+
+Draw = Callable[[np.random.Generator, int, int], np.ndarray]
+
+
+def normal(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
+    """Weights ~ N(0, 1): the document's `np.random.randn(y, x)`."""
+    return rng.standard_normal((n_out, n_in))
+
+
+def nielsen(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
+    """Weights ~ N(0, 1/n_in), so a unit's weighted input starts with variance about 1."""
+    return rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+
+
+def xavier(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
+    """Weights ~ U(−a, a) with a = √(6 / (n_in + n_out)) (Glorot uniform)."""
+    a = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-a, a, size=(n_out, n_in))
+
+
+def he(rng: np.random.Generator, n_out: int, n_in: int) -> np.ndarray:
+    """Weights ~ N(0, 2/n_in) (He normal): keeps the variance through ReLU layers."""
+    return rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
+
+
+class Scheme(NamedTuple):
+    """How one initialiser fills a layer: its weight draw and whether biases are N(0, 1)."""
+
+    weights: Draw
+    normal_biases: bool
+
+
+SCHEMES: dict[str, Scheme] = {
+    "normal": Scheme(normal, True),
+    "nielsen": Scheme(nielsen, True),
+    "xavier": Scheme(xavier, False),
+    "glorot": Scheme(xavier, False),
+    "he": Scheme(he, False),
+}
+
+
+def scheme(name: str) -> Scheme:
+    """The scheme called `name`, or a ValueError listing the valid names."""
+    try:
+        return SCHEMES[name]
+    except (KeyError, TypeError):
+        valid = ", ".join(sorted(SCHEMES))
+        raise ValueError(f"unknown init {name!r}; valid: {valid}") from None
+
+
+def make_rng(seed: int | None = None, rng: np.random.Generator | None = None
+             ) -> np.random.Generator:
+    """The Generator to draw from: `rng` itself, or a fresh one from `seed` (not both)."""
+    if rng is not None:
+        if seed is not None:
+            raise ValueError("give seed or rng, not both")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), "
+                            f"got {type(rng).__name__}")
+        return rng
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an int or None, got {type(seed).__name__} ({seed!r})")
+    return np.random.default_rng(seed)
+
+
+def check_sizes(sizes: Any, what: str) -> list[int]:
+    """Layer widths as a list of positive ints, or a ValueError saying which one is wrong."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError(f"{what} sizes must be a sequence of ints, got "
+                        f"{type(sizes).__name__}") from None
+    for i, n in enumerate(sizes):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"{what} sizes must be positive ints; entry {i} is {n!r} "
+                             f"(in {sizes!r})")
+    return [int(n) for n in sizes]
+
+
+def draw_layers(sizes: Sequence[int], init: str, rng: np.random.Generator
+                ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights (out, in) and biases (out,) for consecutive layer widths `sizes`.
+
+    Biases are drawn first, all of them, then the weights: the document's order
+    (`self.biases = [randn(y, 1) ...]` before `self.weights = [randn(y, x) ...]`), so a
+    hand-written network using the same Generator starts from the same numbers.
+    """
+    chosen = scheme(init)
+    pairs = list(pairwise(sizes))
+    if chosen.normal_biases:
+        biases = [rng.standard_normal(n_out) for _, n_out in pairs]
+    else:
+        biases = [np.zeros(n_out) for _, n_out in pairs]
+    weights = [chosen.weights(rng, n_out, n_in) for n_in, n_out in pairs]
+    return weights, biases

@@ -1,0 +1,269 @@
+"""Layers on Tensors: Linear, the activation modules, MLP and Sequential.
+
+As in the document, a layer's weight is (out, in) and a batch is the rows of x, so a layer
+computes z = x Wᵀ + b and then a = σ(z). The forward pass of an MLP runs once per mini-batch
+in a training loop, so it is kept lean: one node per layer for z (the `linear` primitive
+below) and one for σ, and no checks beyond the input width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd import Tensor, primitive
+from nn.init import check_sizes, draw_layers, make_rng
+from nn.module import Module
+
+# ---- the one primitive nn adds ---------------------------------------------------------------
+# x @ w.T + b composed from primitives would record three nodes per layer (transpose, matmul,
+# add) and undo the bias broadcast on every backward; one rule of its own halves the graph.
+
+
+@primitive
+def linear(x, w, b):
+    """z = x wᵀ + b for a batch of rows x (or one example x of shape (in,))."""
+    out = x @ w.T
+    out += b
+    return out
+
+
+@linear.defvjp
+def linear_vjp(g, out, x, w, b, needs=(True, True, True)):
+    """∂(x wᵀ + b) = (g w, gᵀ x, Σ_rows g)"""
+    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    gx = g @ w if needs[0] else None
+    gw = g2.T @ x2 if needs[1] else None
+    gb = g2.sum(axis=0) if needs[2] else None
+    return gx, gw, gb
+
+
+# ---- activations ------------------------------------------------------------------------------
+
+class Activation(Module):
+    """An elementwise function with no parameters; subclasses name themselves in the registry."""
+
+    name = ""
+    fn: Callable[[Any], Any] = staticmethod(lambda x: x)
+
+    def __call__(self, x: Any) -> Any:
+        return self.fn(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e⁻ᶻ), stable at any |z|."""
+
+    name = "sigmoid"
+    fn = staticmethod(Tensor.sigmoid)
+
+
+class Tanh(Activation):
+    """tanh z."""
+
+    name = "tanh"
+    fn = staticmethod(Tensor.tanh)
+
+
+class ReLU(Activation):
+    """max(z, 0)."""
+
+    name = "relu"
+    fn = staticmethod(Tensor.relu)
+
+
+class Identity(Activation):
+    """z itself: a layer whose output is its weighted input (logits, regression)."""
+
+    name = "identity"
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, Identity)
+}
+
+
+def activation(name: str | None) -> Activation:
+    """The activation module called `name` (None means identity), or a ValueError listing
+    the valid names."""
+    if name is None:
+        return Identity()
+    if isinstance(name, str) and name in ACTIVATIONS:
+        return ACTIVATIONS[name]()
+    valid = ", ".join(sorted(ACTIVATIONS))
+    raise ValueError(f"unknown activation {name!r}; valid: {valid} (or None for identity)")
+
+
+# ---- Linear -----------------------------------------------------------------------------------
+
+class Linear(Module):
+    """z = x Wᵀ + b with W of shape (out, in) and b of shape (out,), as in the document."""
+
+    def __init__(self, in_features: int, out_features: int, *, init: str = "normal",
+                 seed: int | None = None, rng: np.random.Generator | None = None,
+                 dtype: Any = None) -> None:
+        in_features, out_features = check_sizes([in_features, out_features], "Linear")
+        (w,), (b,) = draw_layers([in_features, out_features], init, make_rng(seed, rng))
+        self._set(w, b, dtype)
+
+    @classmethod
+    def from_arrays(cls, weight: Any, bias: Any, dtype: Any = None) -> Linear:
+        """A layer holding copies of the given weight (out, in) and bias (out,)."""
+        w = _float_array(weight, dtype)
+        b = _float_array(bias, w.dtype).reshape(-1)
+        if w.ndim != 2 or w.shape[0] != b.shape[0] or 0 in w.shape:
+            raise ValueError(f"Linear needs weight (out, in) and bias (out,), got shapes "
+                             f"{np.shape(weight)} and {np.shape(bias)}")
+        layer = cls.__new__(cls)
+        layer._set(w, b, dtype)
+        return layer
+
+    def _set(self, w: np.ndarray, b: np.ndarray, dtype: Any) -> None:
+        dtype = w.dtype if dtype is None else dtype
+        self.weight = Tensor(w, requires_grad=True, dtype=dtype, label="weight")
+        self.bias = Tensor(b, requires_grad=True, dtype=dtype, label="bias")
+        self.out_features, self.in_features = w.shape
+
+    def __call__(self, x: Any) -> Tensor:
+        shape = getattr(x, "shape", None)
+        if not shape or shape[-1] != self.in_features:
+            x = self._checked_input(x)
+        return linear(x, self.weight, self.bias)
+
+    def _checked_input(self, x: Any) -> Any:
+        """x as an array or Tensor of width in_features, or a ValueError naming both."""
+        if not isinstance(x, (Tensor, np.ndarray)):
+            try:
+                x = np.asarray(x, dtype=self.weight.dtype)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"{self!r} needs numeric input, got {type(x).__name__}: "
+                                f"{e}") from None
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{self!r} expects inputs of width {self.in_features} (shape "
+                             f"(m, {self.in_features}) or ({self.in_features},)), got shape "
+                             f"{tuple(x.shape)}")
+        return x
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features})"
+
+
+def _float_array(a: Any, dtype: Any) -> np.ndarray:
+    """A copy of `a` as floats: `dtype` when given, else float32 kept and the rest float64."""
+    arr = np.array(a)
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"layer parameters must be numbers, got dtype {arr.dtype}")
+    return arr.astype(dtype)
+
+
+# ---- networks ---------------------------------------------------------------------------------
+
+class _Same:
+    """The default output activation: the hidden one."""
+
+    def __repr__(self) -> str:
+        return "<same as activation>"
+
+
+_SAME: Any = _Same()
+
+
+class MLP(Module):
+    """The document's fully connected network: Linear layers with σ after each.
+
+    MLP([784, 30, 10]) is the section-5 network (sigmoid everywhere, standard-normal weights
+    and biases). `output_activation` defaults to `activation`; None leaves the last layer's
+    weighted inputs as they are (logits for cross_entropy). `layers` are the Linear layers.
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "sigmoid",
+                 output_activation: str | None = _SAME, *, init: str = "normal",
+                 seed: int | None = None, rng: np.random.Generator | None = None,
+                 dtype: Any = None) -> None:
+        sizes = check_sizes(sizes, "MLP")
+        if len(sizes) < 2:
+            raise ValueError(f"MLP needs at least two sizes (inputs and outputs), got {sizes}")
+        weights, biases = draw_layers(sizes, init, make_rng(seed, rng))
+        out = activation if output_activation is _SAME else output_activation
+        self._build(weights, biases, activation, out, dtype)
+
+    @classmethod
+    def from_arrays(cls, weights: Sequence[Any], biases: Sequence[Any],
+                    activation: str = "sigmoid", output_activation: str | None = _SAME,
+                    dtype: Any = None) -> MLP:
+        """A network holding copies of the given weights (out, in) and biases (out,)."""
+        if len(weights) != len(biases) or not weights:
+            raise ValueError(f"MLP.from_arrays needs as many biases as weights (at least "
+                             f"one), got {len(weights)} and {len(biases)}")
+        out = activation if output_activation is _SAME else output_activation
+        model = cls.__new__(cls)
+        model._build(weights, biases, activation, out, dtype)
+        return model
+
+    def _build(self, weights: Sequence[Any], biases: Sequence[Any], hidden: str,
+               output: str | None, dtype: Any) -> None:
+        self.layers = [Linear.from_arrays(w, b, dtype) for w, b in zip(weights, biases)]
+        for i, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
+            if a.out_features != b.in_features:
+                raise ValueError(f"layer {i} gives {a.out_features} outputs but layer {i + 1} "
+                                 f"takes {b.in_features} inputs")
+        acts = [activation(hidden) for _ in self.layers[:-1]] + [activation(output)]
+        self.activation = hidden
+        self.output_activation = output
+        self.sizes = [self.layers[0].in_features] + [la.out_features for la in self.layers]
+        self.activations = acts
+        # Identity is skipped outright: no node for it in the graph.
+        self._steps = [(la, None if isinstance(a, Identity) else a.fn)
+                       for la, a in zip(self.layers, acts)]
+
+    def __call__(self, x: Any) -> Tensor:
+        for layer, act in self._steps:
+            x = layer(x)
+            if act is not None:
+                x = act(x)
+        return x
+
+    def __repr__(self) -> str:
+        return (f"MLP({self.sizes}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r})")
+
+
+class Sequential(Module):
+    """Modules applied in order: Sequential(Linear(2, 8), Tanh(), Linear(8, 1))."""
+
+    def __init__(self, *steps: Module) -> None:
+        for i, step in enumerate(steps):
+            if not callable(step):
+                raise TypeError(f"Sequential step {i} is a {type(step).__name__}, "
+                                "not a module or function")
+        self.steps = list(steps)
+
+    @property
+    def layers(self) -> list[Linear]:
+        """The Linear layers among the steps, in order."""
+        return [s for s in self.steps if isinstance(s, Linear)]
+
+    def __call__(self, x: Any) -> Any:
+        for step in self.steps:
+            x = step(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.steps[i]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.steps)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(s) for s in self.steps)
+        return f"Sequential({inner})"
