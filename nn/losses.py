@@ -1,0 +1,164 @@
+"""Cost functions as in the document: summed over output units, averaged over the batch.
+
+m is the number of rows of the prediction (1 for a single example of shape (k,)). The target
+must have exactly the prediction's shape: a loss never broadcasts silently, because a (m,)
+target against (m, 1) outputs would quietly compare every output with every target.
+
+    mse_loss(a, y)                   J = 1/(2m) Σ ‖a − y‖²                      (section 4.2.1)
+    binary_cross_entropy(a, y)       J = −1/m Σ [y log a + (1 − y) log(1 − a)]  (section 4.2.2)
+    binary_cross_entropy_with_logits the same on z with a = σ(z), without forming σ(z)
+    cross_entropy(z, labels)         J = −1/m Σ log softmax(z)[label]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd import Tensor, primitive
+
+# ---- mse: one node, because it runs once per mini-batch in every training loop --------------
+
+
+@primitive
+def _half_squared_error(a, y, scale):
+    """scale · Σ (a − y)²  (scale = 1/(2m))"""
+    d = a - y
+    return scale * np.vdot(d, d)
+
+
+@_half_squared_error.defvjp
+def _half_squared_error_vjp(g, out, a, y, scale, needs=(True, True)):
+    """∂(s Σ(a − y)²) = (2s g (a − y), −2s g (a − y))"""
+    d = (a - y) * (2 * scale * g)
+    return (d if needs[0] else None), (-d if needs[1] else None)
+
+
+def mse_loss(a: Any, y: Any) -> Tensor:
+    """The quadratic cost J = 1/(2m) Σ ‖a − y‖²: with SGD at lr = η, the document's update."""
+    _same_shape(a, y, "mse_loss")
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    return _half_squared_error(a, _target(y), 0.5 / _rows(a))
+
+
+# ---- binary cross-entropy ----------------------------------------------------------------------
+
+def binary_cross_entropy(a: Any, y: Any) -> Tensor:
+    """J = −1/m Σ [y log a + (1 − y) log(1 − a)] for probabilities a and targets y in [0, 1].
+
+    Nothing is clipped. Where a target is exactly 0 (or 1), its y log a (or (1 − y) log(1 − a))
+    term is zero whatever a is, so a = 0 with y = 0 gives 0 and a finite gradient, not
+    0 · log 0 = nan. A confident wrong answer (a = 0 with y = 1) costs +inf, as it should.
+    """
+    _same_shape(a, y, "binary_cross_entropy")
+    _in_unit_interval(a, "binary_cross_entropy", "predictions a",
+                      " (for raw scores use binary_cross_entropy_with_logits)")
+    _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    yd = _target(y)
+    yd = yd.data if isinstance(yd, Tensor) else yd
+    # Adding 1 inside a log whose factor is exactly 0 leaves the term 0 and its derivative
+    # 0 / (a + 1) = 0: the xlogy convention, composed from ordinary ops.
+    pos = (a + (yd == 0)).log() * y
+    neg = (1 - a + (yd == 1)).log() * (1 - y)
+    # 0 − (…) rather than −(…): a perfect prediction then costs 0.0, not −0.0
+    return 0.0 - (pos + neg).sum() * (1.0 / _rows(a))
+
+
+@primitive
+def _softplus(z):
+    """log(1 + eᶻ), from logaddexp so it is exact for z → −∞ and never overflows."""
+    return np.logaddexp(0.0, z)
+
+
+@_softplus.defvjp
+def _softplus_vjp(g, out, z):
+    """∂ log(1 + eᶻ) = g σ(z)"""
+    return (g * _sigmoid(z),)
+
+
+def _sigmoid(z: Any) -> Any:
+    if isinstance(z, Tensor):
+        return z.sigmoid()
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
+    """binary_cross_entropy(σ(z), y), computed as 1/m Σ [log(1 + eᶻ) − y z]: finite at any z."""
+    _same_shape(z, y, "binary_cross_entropy_with_logits")
+    _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
+    z = z if isinstance(z, Tensor) else Tensor(z)
+    return (_softplus(z) - z * _target(y)).sum() * (1.0 / _rows(z))
+
+
+# ---- softmax cross-entropy ---------------------------------------------------------------------
+
+def cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """J = −1/m Σ log softmax(z)[label]: logits (m, k) or (k,), integer labels (m,) or ()."""
+    z = logits if isinstance(logits, Tensor) else Tensor(logits)
+    if z.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy expects logits of shape (m, k) or (k,), got shape "
+                         f"{z.shape}")
+    raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if raw.shape != z.shape[:-1]:
+        hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
+        raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
+                         f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
+    mask = one_hot(raw, z.shape[-1], z.dtype)
+    return 0.0 - (z.log_softmax(axis=-1) * mask).sum() * (1.0 / _rows(z))
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
+    """Rows of zeros with a 1 at each label: shape labels.shape + (num_classes,).
+
+    Labels must be integer class indices in 0..num_classes − 1 (a TypeError or ValueError
+    says which are not).
+    """
+    raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if raw.dtype.kind not in "iu":
+        whole = raw.dtype.kind == "f" and np.all(raw == np.round(raw))
+        hint = " (convert with .astype(int))" if whole else ""
+        raise TypeError(f"labels must be integer class indices, got dtype {raw.dtype}{hint}")
+    k = num_classes
+    if raw.size and (raw.min() < 0 or raw.max() >= k):
+        bad = raw[(raw < 0) | (raw >= k)]
+        raise ValueError(f"labels must be in 0..{k - 1} for {k} classes, got "
+                         f"{bad.ravel()[:5].tolist()}")
+    out = np.zeros(raw.shape + (k,), dtype=dtype)
+    np.put_along_axis(out, raw[..., None], 1.0, axis=-1)
+    return out
+
+
+# ---- shared checks -----------------------------------------------------------------------------
+
+def _rows(a: Any) -> int:
+    """m: the number of examples (rows); a single example of shape (k,) counts as one."""
+    shape = a.shape
+    return shape[0] if len(shape) >= 2 else 1
+
+
+def _target(y: Any) -> Any:
+    """The target as data the loss can subtract: Tensors stay (they may need a gradient)."""
+    if isinstance(y, (Tensor, np.ndarray)):
+        return y
+    return np.asarray(y, dtype=np.float64)
+
+
+def _same_shape(a: Any, y: Any, name: str) -> None:
+    sa, sy = np.shape(a.data if isinstance(a, Tensor) else a), _shape(y)
+    if sa != sy:
+        raise ValueError(f"{name}: prediction shape {sa} and target shape {sy} differ "
+                         "(targets are never broadcast; reshape one of them)")
+
+
+def _shape(y: Any) -> tuple[int, ...]:
+    return y.shape if isinstance(y, (Tensor, np.ndarray)) else np.shape(y)
+
+
+def _in_unit_interval(a: Any, name: str, what: str, hint: str) -> None:
+    data = a.data if isinstance(a, Tensor) else np.asarray(a, dtype=np.float64)
+    if data.size and not (data.min() >= 0.0 and data.max() <= 1.0):
+        raise ValueError(f"{name}: {what} must lie in [0, 1], got values from {data.min()!r} "
+                         f"to {data.max()!r}{hint}")
