@@ -9,7 +9,7 @@ import sys
 from nn import __version__
 
 # Each module adds one subcommand through its register(subparsers).
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("train",)
 
 
 class CommandError(Exception):

@@ -204,3 +204,14 @@ def test_batches_are_deterministic_per_seed():
 def test_batches_refuse_bad_arguments(args, message):
     with pytest.raises(ValueError, match=message):
         list(batches(*args))
+
+
+@pytest.mark.skipif(not FULL.is_dir(), reason=f"full MNIST not at {FULL}")
+def test_full_mnist_matches_the_published_facts():
+    data = load_mnist(FULL)
+    assert data.train.images.shape == (60_000, 784) and data.test.images.shape == (10_000, 784)
+    assert data.train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert data.test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert round(data.train.images[0].sum() * 255) == 27525
+    assert np.bincount(data.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958,
+                                                      1028, 974, 1009]

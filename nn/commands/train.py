@@ -1,0 +1,219 @@
+"""`deltagrad train`: the document's MNIST experiment from the command line.
+
+With no options it trains the section-5 network (784-30-10, sigmoid, quadratic cost,
+mini-batch SGD with η = 3.0, batch 10, standard-normal weights) for 30 epochs on the MNIST
+subset bundled with the package; `--data DIR` trains on the full set instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from nn.cli import CommandError
+
+LOSSES = ("mse", "cross_entropy", "bce")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+INITS = ("normal", "nielsen", "xavier", "he")
+MOMENTUM = 0.9
+# Nielsen's network2: L2 cost λ/(2n) Σw² with λ = 5.0 over n = 50,000 training images. Its
+# update w ← (1 − ηλ/n) w − η ∂C₀/∂w is SGD with weight_decay = λ/n added to the gradient.
+NIELSEN_DECAY = 5.0 / 50_000
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "document": dict(sizes=[784, 30, 10], epochs=30, batch_size=10, lr=3.0, loss="mse",
+                     optimizer="sgd", activation="sigmoid", init="normal", weight_decay=0.0),
+    "nielsen": dict(sizes=[784, 100, 10], epochs=30, batch_size=10, lr=0.5, loss="bce",
+                    optimizer="sgd", activation="sigmoid", init="nielsen",
+                    weight_decay=NIELSEN_DECAY),
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add the `train` subcommand."""
+    p = subparsers.add_parser(
+        "train", help="train an MLP on MNIST (the document's 784-30-10 network by default)",
+        description="Train an MLP on MNIST and print 'Epoch j: correct / total' after each "
+                    "epoch. With no options: the document's section-5 network on the bundled "
+                    "subset.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_epilog())
+    p.add_argument("--data", metavar="DIR",
+                   help="folder with the four MNIST IDX .gz files (default: the bundled subset)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="document",
+                   help="starting configuration; the options below override it "
+                        "(default: document)")
+    p.add_argument("--sizes", help="layer widths, comma-separated (document: 784,30,10)")
+    p.add_argument("--epochs", type=int, help="passes over the training set (30)")
+    p.add_argument("--batch-size", type=int, help="examples per mini-batch (10)")
+    p.add_argument("--lr", type=float, help="learning rate η (document: 3.0)")
+    p.add_argument("--loss", choices=LOSSES, help="cost function (document: mse)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help=f"update rule (sgd; momentum is SGD with momentum {MOMENTUM})")
+    p.add_argument("--activation", choices=ACTIVATIONS, help="hidden activation (sigmoid)")
+    p.add_argument("--init", choices=INITS, help="weight initialiser (document: normal)")
+    p.add_argument("--weight-decay", type=float, metavar="L2",
+                   help="L2 decay added to each gradient, weight_decay * p (document: 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the weights and the shuffling: same seed, same weights (0)")
+    p.add_argument("--train-limit", type=int, metavar="N",
+                   help="train on the first N training images only (quick runs)")
+    p.add_argument("--save", metavar="PATH", help="write the trained weights (.npz)")
+    p.add_argument("--json", metavar="PATH", help="write the configuration and history (JSON)")
+    p.add_argument("--plot", metavar="PATH",
+                   help="draw loss and accuracy curves to an image (needs matplotlib)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: when stdout is a terminal)")
+    p.set_defaults(run=run)
+
+
+def _epilog() -> str:
+    lines = ["presets:"]
+    for name, cfg in PRESETS.items():
+        sizes = ",".join(map(str, cfg["sizes"]))
+        lines.append(f"  {name:9} --sizes {sizes} --loss {cfg['loss']} --lr {cfg['lr']} "
+                     f"--init {cfg['init']} --weight-decay {cfg['weight_decay']:g}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the options, load the data, train, report, then write what was asked for."""
+    from nn.train import train
+
+    cfg = config(args)
+    _check_outputs(args)
+    data = _load(args.data, cfg["train_limit"])
+    model, optimizer = build(cfg)
+    print(f"Training {'-'.join(map(str, cfg['sizes']))} ({cfg['activation']}, {cfg['loss']}, "
+          f"{cfg['optimizer']} lr={cfg['lr']:g}, batch {cfg['batch_size']}, init "
+          f"{cfg['init']}, seed {cfg['seed']}) on {len(data.train)} images from "
+          f"{data.source}; testing on {len(data.test)}")
+    history = train(model, optimizer, data.train, epochs=cfg["epochs"],
+                    batch_size=cfg["batch_size"], loss=cfg["loss"], test=data.test,
+                    seed=cfg["seed"], progress=args.progress)
+    _summary(history)
+    _write(args, cfg, model, history)
+    return 0
+
+
+def config(args: argparse.Namespace) -> dict[str, Any]:
+    """The preset with the given options laid over it, every value checked."""
+    cfg = dict(PRESETS[args.preset])
+    for key in ("epochs", "batch_size", "lr", "loss", "optimizer", "activation", "init",
+                "weight_decay"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    if args.sizes is not None:
+        cfg["sizes"] = parse_sizes(args.sizes)
+    cfg.update(preset=args.preset, seed=args.seed, train_limit=args.train_limit,
+               data=args.data)
+    _check(cfg)
+    return cfg
+
+
+def parse_sizes(text: str) -> list[int]:
+    """"784,30,10" as [784, 30, 10], checked for MNIST: 784 inputs, 10 outputs."""
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise CommandError(f"--sizes must be comma-separated integers like 784,30,10, got "
+                           f"{text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise CommandError(f"--sizes needs at least two positive widths, got {text!r}")
+    if sizes[0] != 784:
+        raise CommandError(f"--sizes must start with 784 (28x28 MNIST pixels), got {sizes[0]}")
+    if sizes[-1] != 10:
+        raise CommandError(f"--sizes must end with 10 (the digits 0-9), got {sizes[-1]}")
+    return sizes
+
+
+def _check(cfg: dict[str, Any]) -> None:
+    for key, low in (("epochs", 1), ("batch_size", 1), ("train_limit", 1)):
+        if cfg[key] is not None and cfg[key] < low:
+            raise CommandError(f"--{key.replace('_', '-')} must be at least {low}, got "
+                               f"{cfg[key]}")
+    if not (math.isfinite(cfg["lr"]) and cfg["lr"] > 0):
+        raise CommandError(f"--lr must be a positive number, got {cfg['lr']:g}")
+    if not (math.isfinite(cfg["weight_decay"]) and cfg["weight_decay"] >= 0):
+        raise CommandError(f"--weight-decay must be zero or positive, got "
+                           f"{cfg['weight_decay']:g}")
+    if cfg["seed"] < 0:
+        raise CommandError(f"--seed must be zero or positive, got {cfg['seed']}")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unwritable output paths and a missing matplotlib before training, not after."""
+    for flag in ("save", "json", "plot"):
+        path = getattr(args, flag)
+        if path is None:
+            continue
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise CommandError(f"--{flag} {path}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            raise CommandError(f"--{flag} {path}: folder {folder} is not writable")
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CommandError("--plot needs matplotlib: pip install 'deltagrad[plot]'") from None
+
+
+def _load(folder: str | None, limit: int | None) -> Any:
+    """The data set, with the training split cut to its first `limit` images."""
+    from nn.data import MNIST, Split, load_mnist
+
+    if folder is not None and not Path(folder).is_dir():
+        raise CommandError(f"--data {folder}: no such folder (it should hold the four MNIST "
+                           "IDX .gz files)")
+    data = load_mnist(folder)
+    if limit is None:
+        return data
+    if limit > len(data.train):
+        raise CommandError(f"--train-limit {limit} is more than the {len(data.train)} "
+                           f"training images in {data.source}")
+    part = Split(data.train.images[:limit], data.train.labels[:limit])
+    return MNIST(train=part, test=data.test, source=data.source)
+
+
+def build(cfg: dict[str, Any]) -> tuple[Any, Any]:
+    """The model and optimizer the configuration describes."""
+    from nn.layers import MLP
+    from nn.optim import SGD, Adam
+
+    # Softmax cross-entropy takes logits; bce needs probabilities; mse is the document's.
+    output = {"cross_entropy": None, "bce": "sigmoid"}.get(cfg["loss"], cfg["activation"])
+    model = MLP(cfg["sizes"], activation=cfg["activation"], output_activation=output,
+                init=cfg["init"], seed=cfg["seed"])
+    params, lr, decay = model.parameters(), cfg["lr"], cfg["weight_decay"]
+    if cfg["optimizer"] == "adam":
+        return model, Adam(params, lr=lr, weight_decay=decay)
+    momentum = MOMENTUM if cfg["optimizer"] == "momentum" else 0.0
+    return model, SGD(params, lr=lr, momentum=momentum, weight_decay=decay)
+
+
+def _summary(history: Any) -> None:
+    best = history.best()
+    print(f"Best: epoch {best.epoch}, {best.correct} / {best.total} "
+          f"({100 * best.accuracy:.2f}%); training {history.seconds:.1f} s")
+
+
+def _write(args: argparse.Namespace, cfg: dict[str, Any], model: Any, history: Any) -> None:
+    if args.save:
+        model.save(args.save)
+        print(f"Saved the weights to {args.save}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"config": cfg, **history.to_dict()}, indent=2)
+                                   + "\n")
+        print(f"Wrote the history to {args.json}")
+    if args.plot:
+        from nn.plot import plot_history
+
+        plot_history(history, args.plot, title=f"{'-'.join(map(str, cfg['sizes']))} "
+                                               f"{cfg['loss']}, lr {cfg['lr']:g}")
+        print(f"Drew the curves to {args.plot}")

@@ -1,0 +1,37 @@
+"""Training curves: the per-epoch loss and test accuracy of a History, drawn with matplotlib.
+
+matplotlib is an optional dependency (`pip install 'deltagrad[plot]'`); it is imported only
+when a plot is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") -> None:
+    """Save two panels side by side: training loss and test accuracy (%) against epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, none opened
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [e.epoch for e in history.epochs]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
+    left.plot(epochs, history.loss, marker=".")
+    left.set(xlabel="epoch", ylabel="mean training loss", title="loss")
+    scored = [(e.epoch, 100 * e.accuracy) for e in history.epochs if e.accuracy is not None]
+    if scored:
+        right.plot(*zip(*scored), marker=".", color="tab:green")
+    right.set(xlabel="epoch", ylabel="test accuracy (%)", title="accuracy")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if title:
+        fig.suptitle(title)
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,166 @@
+"""The document's train() and evaluate(), on Tensors.
+
+Each epoch shuffles the training set with a seeded Generator, cuts it into mini-batches and,
+for each batch, runs forward, loss, zero_grad, backward and the optimizer's step; then it counts
+the test images the network gets right and prints the document's line
+"Epoch j: correct / total". The loop is the hot path of MNIST training, so everything that can
+be done once is done before the first epoch: targets become one-hot arrays, batches are numpy
+slices of a permutation, and nothing loops over the examples of a batch in Python.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograd import Tensor, no_grad
+from nn.data import CLASSES, Split, as_rng, batch_slices, one_hot
+from nn.losses import binary_cross_entropy, cross_entropy, mse_loss
+
+LOSSES = ("mse", "cross_entropy", "bce")
+
+
+@dataclass
+class Epoch:
+    """What one epoch did: mean training loss, test score (None without test data), time."""
+
+    epoch: int
+    loss: float
+    correct: int | None
+    total: int | None
+    accuracy: float | None
+    seconds: float
+
+
+@dataclass
+class History:
+    """The epochs of one training run, in order."""
+
+    epochs: list[Epoch] = field(default_factory=list)
+
+    @property
+    def loss(self) -> list[float]:
+        """Mean training loss per epoch."""
+        return [e.loss for e in self.epochs]
+
+    @property
+    def accuracy(self) -> list[float | None]:
+        """Test accuracy (a fraction) per epoch."""
+        return [e.accuracy for e in self.epochs]
+
+    @property
+    def seconds(self) -> float:
+        """Total training time, evaluation excluded."""
+        return sum(e.seconds for e in self.epochs)
+
+    def best(self) -> Epoch | None:
+        """The epoch with the most correct test answers (the first of equals)."""
+        scored = [e for e in self.epochs if e.correct is not None]
+        return max(scored, key=lambda e: e.correct) if scored else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: every epoch, the best one and the total training time."""
+        best = self.best()
+        return {"epochs": [asdict(e) for e in self.epochs],
+                "best": None if best is None else asdict(best),
+                "seconds": self.seconds}
+
+
+def evaluate(model: Callable[[Any], Tensor], data: Split, chunk: int = 10_000) -> int:
+    """The number of examples whose largest output is the right label (the document's)."""
+    correct = 0
+    with no_grad():
+        for k in range(0, len(data), chunk):
+            out = model(data.images[k:k + chunk])
+            correct += int((out.data.argmax(axis=1) == data.labels[k:k + chunk]).sum())
+    return correct
+
+
+def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_size: int = 10,
+          loss: str = "mse", test: Split | None = None,
+          seed: int | np.random.Generator | None = None, progress: bool | None = None,
+          log: Callable[[str], Any] | None = print) -> History:
+    """Mini-batch training, as the document's train(); returns the per-epoch History.
+
+    `loss` is "mse" (the document's quadratic cost, on one-hot targets), "bce" (section
+    4.2.2's cross-entropy per output unit) or "cross_entropy" (softmax cross-entropy on the
+    logits). With `test`, each epoch ends with "Epoch j: correct / total"; without it,
+    "Epoch j complete". A progress bar is shown when `progress` is true (default: when
+    stdout is a terminal).
+    """
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    cost, targets = _loss(loss, data.labels)
+    rng = as_rng(seed)
+    cuts = batch_slices(len(data), batch_size)
+    if progress is None:
+        progress = sys.stdout.isatty()
+    _set_mode(model, True)
+    history = History()
+    for j in range(epochs):
+        start = time.perf_counter()
+        mean = _epoch(model, optimizer, cost, data.images, targets, rng.permutation(len(data)),
+                      _bar(cuts, j) if progress else cuts)
+        seconds = time.perf_counter() - start
+        history.epochs.append(_score(model, j, mean, seconds, test, log))
+    return history
+
+
+def _epoch(model: Any, optimizer: Any, cost: Callable[[Tensor, Any], Tensor], x: np.ndarray,
+           targets: np.ndarray, order: np.ndarray, cuts: Any) -> float:
+    """One pass over the shuffled batches; returns the mean of the per-example loss."""
+    total = 0.0
+    for s in cuts:
+        idx = order[s]
+        batch_loss = cost(model(x.take(idx, axis=0)), targets.take(idx, axis=0))
+        optimizer.zero_grad()
+        batch_loss.backward()
+        optimizer.step()
+        total += float(batch_loss.data) * len(idx)
+    return total / len(x)
+
+
+def _score(model: Any, j: int, loss: float, seconds: float, test: Split | None,
+           log: Callable[[str], Any] | None) -> Epoch:
+    """Evaluate after epoch j, log the document's line, and record the epoch."""
+    if test is None:
+        if log:
+            log(f"Epoch {j} complete")
+        return Epoch(j, loss, None, None, None, seconds)
+    _set_mode(model, False)
+    correct = evaluate(model, test)
+    _set_mode(model, True)
+    if log:
+        log(f"Epoch {j}: {correct} / {len(test)}")
+    return Epoch(j, loss, correct, len(test), correct / len(test), seconds)
+
+
+def _loss(name: str, labels: np.ndarray) -> tuple[Callable[[Tensor, Any], Tensor], np.ndarray]:
+    """The loss function called `name` and the training targets in the form it takes."""
+    if name == "mse":
+        return mse_loss, one_hot(labels, CLASSES)
+    if name == "bce":
+        return binary_cross_entropy, one_hot(labels, CLASSES)
+    if name == "cross_entropy":
+        return cross_entropy, np.asarray(labels)
+    raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
+
+
+def _set_mode(model: Any, training: bool) -> None:
+    """train()/eval() on modules that have them (plain functions are left alone)."""
+    switch = getattr(model, "train", None)
+    if callable(switch):
+        switch(training)
+
+
+def _bar(cuts: list[slice], j: int) -> Any:
+    """A tqdm bar over one epoch's batches, cleared when the epoch ends."""
+    from tqdm import tqdm
+
+    return tqdm(cuts, desc=f"Epoch {j}", unit="batch", leave=False,
+                mininterval=0.25, file=sys.stdout)
