@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,12 +200,10 @@ def _save(fig: Any, path: Path) -> Path:
     fmt = path.suffix.lstrip(".").lower() or "png"
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         fig.savefig(tmp, format=fmt, metadata={"Software": None} if fmt == "png" else None)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        tmp.unlink(missing_ok=True)
     return path

@@ -1,0 +1,232 @@
+"""`deltagrad check`: gradient checks on a small MLP, printed as tables, saved as JSON and a plot.
+
+Builds an MLP and a random batch, then runs three experiments on its loss: `gradcheck` over
+every parameter entry, the three-way table (autograd, δ recursion, central differences, per
+layer and parameter) and the step-size sweep in float64 and float32. When a check fails, every
+op of the graph is rechecked on its own to name the wrong rule. Exit status 1 when a check
+fails, 2 for a bad option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nn.cli import CommandError
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+LOSSES = ("mse", "bce", "cross_entropy")
+# The output layer each loss is written for: mse after the hidden activation (the document),
+# bce after a sigmoid, softmax cross-entropy on logits.
+OUTPUTS: dict[str, str | None] = {"bce": "sigmoid", "cross_entropy": None}
+# (eps, atol, rtol) of the gradcheck and the table: float32 differences are best near 1e-2
+# (the bottom of its V-curve) and good to about three digits there.
+TOLERANCES = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-2, 1e-3, 1e-2)}
+MAX_PARAMS = 5000
+
+
+def register(subparsers: Any) -> None:
+    """Add the `check` subcommand."""
+    p = subparsers.add_parser(
+        "check", help="gradient checks on a small MLP: gradcheck, three-way table, V-curve",
+        description="Check an MLP's gradients three ways (autograd, the δ recursion, central "
+                    "differences), sweep the finite-difference step, and name the wrong rule "
+                    "when a check fails. Exit status 1 when a check fails.")
+    p.add_argument("--sizes", default="4,5,3", help="layer widths, comma-separated (4,5,3)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid",
+                   help="hidden activation (sigmoid)")
+    p.add_argument("--output-activation", choices=(*ACTIVATIONS, "none"), default=None,
+                   help="output activation (default: the loss's own: mse the hidden one, "
+                        "bce sigmoid, cross_entropy none)")
+    p.add_argument("--loss", choices=LOSSES, default="mse", help="cost function (mse)")
+    p.add_argument("--dtype", choices=tuple(TOLERANCES), default="float64",
+                   help="precision of the model and of its checks (float64)")
+    p.add_argument("--eps", type=float, help="step of the gradcheck and the table "
+                                             "(1e-6 in float64, 1e-2 in float32)")
+    p.add_argument("--atol", type=float, help="absolute tolerance (1e-5; float32 1e-3)")
+    p.add_argument("--rtol", type=float, help="relative tolerance (1e-3; float32 1e-2)")
+    p.add_argument("--eps-min", type=float, default=1e-12, help="smallest swept step (1e-12)")
+    p.add_argument("--eps-max", type=float, default=1e-1, help="largest swept step (1e-1)")
+    p.add_argument("--batch", type=int, default=8, help="examples in the random batch (8)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch (0)")
+    p.add_argument("--json", metavar="PATH", help="write every result as JSON")
+    p.add_argument("--plot", metavar="PATH", help="draw the V-curve (PNG; needs matplotlib)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the checks; 0 when all agree, 1 when one fails."""
+    cfg = _config(args)
+    model, x, y = _setup(cfg)
+    results = _experiments(model, x, y, cfg)
+    print(results["gradcheck"], end="\n\n")
+    print(results["table"], end="\n\n")
+    if results["culprit"] is not None:
+        print(results["culprit"], end="\n\n")
+    print(_sweep_text(results["sweeps"]))
+    for note in results["notes"]:
+        print(f"note: {note}")
+    ok = bool(results["gradcheck"]) and bool(results["table"])
+    if args.json:
+        _write_json(Path(args.json), _payload(cfg, results, ok))
+        print(f"wrote {args.json}")
+    if args.plot:
+        _plot(results["sweeps"], Path(args.plot), cfg)
+        print(f"wrote {args.plot}")
+    print("all checks agree" if ok else "a check FAILED")
+    return 0 if ok else 1
+
+
+# ---- options ------------------------------------------------------------------------------
+
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = _sizes(args.sizes)
+    eps, atol, rtol = TOLERANCES[args.dtype]
+    cfg = dict(sizes=sizes, activation=args.activation, loss=args.loss, dtype=args.dtype,
+               output_activation=_output(args), eps=_positive(args.eps, eps, "--eps"),
+               atol=_positive(args.atol, atol, "--atol", zero=True),
+               rtol=_positive(args.rtol, rtol, "--rtol", zero=True),
+               eps_min=_positive(args.eps_min, None, "--eps-min"),
+               eps_max=_positive(args.eps_max, None, "--eps-max"), batch=args.batch,
+               seed=args.seed)
+    if cfg["eps_min"] > cfg["eps_max"]:
+        raise CommandError(f"--eps-min {args.eps_min:g} is larger than --eps-max "
+                           f"{args.eps_max:g}")
+    if args.batch < 1:
+        raise CommandError(f"--batch must be at least 1, got {args.batch}")
+    if args.loss == "cross_entropy" and sizes[-1] < 2:
+        raise CommandError(f"cross_entropy needs at least 2 output classes, --sizes ends in "
+                           f"{sizes[-1]}")
+    if args.loss in OUTPUTS and cfg["output_activation"] != OUTPUTS[args.loss]:
+        raise CommandError(f"--loss {args.loss} is defined here for the output activation "
+                           f"{OUTPUTS[args.loss] or 'none'}, got {args.output_activation}; "
+                           "valid: mse with any, bce with sigmoid, cross_entropy with none")
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path and not Path(path).parent.is_dir():
+            raise CommandError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+    return cfg
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise CommandError(f"--sizes must be two or more positive integers separated by "
+                           f"commas, like 4,5,3; got {text!r}")
+    n = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    if n > MAX_PARAMS:
+        raise CommandError(f"--sizes {text} has {n} parameters; the checks difference every "
+                           f"one of them, so keep to {MAX_PARAMS} or fewer")
+    return sizes
+
+
+def _output(args: argparse.Namespace) -> str | None:
+    if args.output_activation is None:
+        return OUTPUTS.get(args.loss, args.activation)
+    return None if args.output_activation == "none" else args.output_activation
+
+
+def _positive(value: float | None, default: float | None, flag: str,
+              zero: bool = False) -> float:
+    value = default if value is None else value
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        raise CommandError(f"{flag} must be a {'non-negative' if zero else 'positive'} "
+                           f"number, got {value:g}")
+    return float(value)
+
+
+def _steps(lo: float, hi: float) -> list[float]:
+    """hi, hi/10, … down to lo (lo itself included when the decades do not land on it)."""
+    n = math.floor(math.log10(hi / lo) + 1e-9)
+    steps = [hi * 10.0 ** -k for k in range(n + 1)]
+    return steps if math.isclose(steps[-1], lo, rel_tol=1e-9) else [*steps, lo]
+
+
+# ---- the experiments ----------------------------------------------------------------------
+
+def _setup(cfg: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
+    from nn.layers import MLP
+
+    sizes = cfg["sizes"]
+    model = MLP(sizes, activation=cfg["activation"], output_activation=cfg["output_activation"],
+                seed=cfg["seed"], dtype=np.dtype(cfg["dtype"]))
+    rng = np.random.default_rng(cfg["seed"] + 1)
+    x = rng.standard_normal((cfg["batch"], sizes[0]))
+    if cfg["loss"] == "cross_entropy":
+        y = rng.integers(0, sizes[-1], cfg["batch"])
+    elif cfg["loss"] == "bce":
+        y = (rng.random((cfg["batch"], sizes[-1])) < 0.5).astype(np.float64)
+    else:
+        y = rng.random((cfg["batch"], sizes[-1]))
+    return model, x, y
+
+
+def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any]
+                 ) -> dict[str, Any]:
+    from nn.gradtable import find_culprit, grad_table, model_gradcheck, model_sweep
+
+    tol = dict(eps=cfg["eps"], atol=cfg["atol"], rtol=cfg["rtol"])
+    loss = cfg["loss"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = model_gradcheck(model, x, y, loss, **tol)
+        table = grad_table(model, x, y, loss, **tol)
+        culprit = None if report and table else find_culprit(model, x, y, loss, **tol)
+        steps = _steps(cfg["eps_min"], cfg["eps_max"])
+        sweeps = [model_sweep(model, x, y, loss, eps=steps, dtype=d) for d in TOLERANCES]
+    notes = list(dict.fromkeys(str(w.message) for w in caught))
+    return dict(gradcheck=report, table=table, culprit=culprit, sweeps=sweeps, notes=notes)
+
+
+def _sweep_text(sweeps: list[Any]) -> str:
+    head = "step-size sweep (max relative error of the gradient; the reference is float64):"
+    cols = f"  {'eps':>8}" + "".join(f"{s.dtype:>14}" for s in sweeps)
+    lines = [head, cols]
+    for i, row in enumerate(sweeps[0].rows):
+        cells = "".join(f"{s.rows[i].max_rel_error:>14.2e}" for s in sweeps)
+        lines.append(f"  {row.eps:>8.0e}{cells}")
+    lines.append("  best    " + "".join(f"{f'eps {s.best.eps:.0e}':>14}" for s in sweeps))
+    return "\n".join(lines)
+
+
+# ---- output -------------------------------------------------------------------------------
+
+def _payload(cfg: dict[str, Any], results: dict[str, Any], ok: bool) -> dict[str, Any]:
+    culprit = results["culprit"]
+    return {"config": cfg, "ok": ok, "gradcheck": results["gradcheck"].to_dict(),
+            "table": results["table"].to_dict(),
+            "culprit": None if culprit is None else culprit.to_dict(),
+            "sweeps": [s.to_dict() for s in results["sweeps"]], "notes": results["notes"]}
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write through a temporary file in the same folder: whole or not at all."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _plot(sweeps: list[Any], path: Path, cfg: dict[str, Any]) -> None:
+    from autograd.gradcheck import plot_sweep
+
+    sizes = "-".join(map(str, cfg["sizes"]))
+    title = f"V-curve: MLP {sizes} {cfg['activation']}, {cfg['loss']} loss"
+    try:
+        plot_sweep(sweeps, path, title=title)
+    except ImportError as e:
+        raise CommandError(str(e)) from None
+    except FileNotFoundError as e:
+        raise CommandError(str(e)) from None
