@@ -122,12 +122,16 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    if lead:
+    if lead > 0:
         g = g.sum(axis=_LEADING[lead] if lead < len(_LEADING) else tuple(range(lead)))
         if g.shape == shape:
             return g
-    ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return g.sum(axis=ones, keepdims=True)
+    if lead >= 0:
+        ones = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        g = g.sum(axis=ones, keepdims=True)
+    if g.shape != shape:
+        raise ValueError(f"a gradient of shape {g.shape} does not reduce to shape {shape}")
+    return g
 
 
 _LEADING = [tuple(range(n)) for n in range(8)]
@@ -195,12 +199,25 @@ def _chain(node: Node, g: Any, pending: dict[Node, Any], create_graph: bool,
     for i, (p, gp) in enumerate(zip(parents, grads)):
         if p is None or gp is None:
             continue
-        if p._shaped and gp.shape != p.data.shape:
-            gp = unbroadcast(gp, p.data.shape)
+        if p._shaped:
+            if type(gp) is not np.ndarray and not isinstance(gp, Node):
+                gp = np.asarray(gp)
+            if gp.shape != p.data.shape:
+                gp = _fit(gp, p.data.shape, op, i)
         if anomaly:
             _check_gradient(node, i, gp)
         prev = pending.get(p)
         pending[p] = gp if prev is None else prev + gp
+
+
+def _fit(gp: Any, shape: tuple[int, ...], op: Any, i: int) -> Any:
+    """Undo broadcasting of input i's gradient, or say which rule returned a misshapen one."""
+    try:
+        return unbroadcast(gp, shape)
+    except ValueError:
+        raise ValueError(f"the rule of {op.name!r} returned a gradient of shape {gp.shape} for "
+                         f"its input {i} of shape {shape}; a rule returns one gradient per "
+                         "input, shaped like that input") from None
 
 
 def _check_gradient(node: Node, i: int, gp: Any) -> None:
