@@ -162,7 +162,7 @@ def gradcheck(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: floa
     nodes = as_variables(inputs)
     names = _names(names, nodes)
     check_finite(nodes)
-    _warn_precision(nodes)
+    _warn_precision(nodes, names)
     with prepared(nodes):
         out, analytic = analytic_jacobian(f, nodes)
         evaluate = evaluator(f, nodes)
@@ -197,11 +197,11 @@ def _names(names: Sequence[str] | None, nodes: Sequence[Node]) -> list[str]:
     return names
 
 
-def _warn_precision(nodes: Sequence[Node]) -> None:
-    for i, n in enumerate(nodes):
+def _warn_precision(nodes: Sequence[Node], names: Sequence[str]) -> None:
+    for n, name in zip(nodes, names):
         if isinstance(n, Tensor) and n.data.dtype.itemsize < 8:
             warnings.warn(
-                f"gradcheck input {i} is {n.data.dtype}: its central differences keep only "
+                f"gradcheck {name} is {n.data.dtype}: its central differences keep only "
                 "about half of its ~7 digits (errors near 1e-3 at best, and worse at eps 1e-6),"
                 " so tight tolerances fail and loose ones hide wrong rules; check in float64 "
                 "(np.float64 arrays, Tensor(..., dtype=np.float64))",

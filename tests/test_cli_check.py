@@ -48,7 +48,7 @@ def test_other_losses_and_float32(extra, capsys):
     assert main(["check", "--sizes", "3,4,2", *extra]) == 0
     out = capsys.readouterr().out
     if "float32" in extra:
-        assert "note: gradcheck input 0 is float32" in out and ", float32" in out
+        assert "note: gradcheck layers.0.weight is float32" in out and ", float32" in out
 
 
 def test_a_wrong_rule_fails_and_is_named(monkeypatch, capsys):
