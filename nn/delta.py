@@ -169,23 +169,25 @@ def _name(act: str | None) -> str:
 
 # ---- the check against autograd ----------------------------------------------------------------
 
-def check(model: MLP, x: Any, y: Any, loss: str = "mse") -> DeltaReport:
+def check(model: MLP, x: Any, y: Any, loss: str = "mse", *, atol: float = 1e-12,
+          rtol: float = 1e-9) -> DeltaReport:
     """Layer by layer, how far autograd's gradients are from the δ recursion's.
 
     Compares ∂C/∂Wˡ and ∂C/∂bˡ, and puts δˡ beside autograd's ∂C/∂zˡ (δˡ is per example and
-    C the batch mean, so ∂C/∂zˡ = δˡ / m). The model's own gradients are left as they were.
+    C the batch mean, so ∂C/∂zˡ = δˡ / m). The report is ok when every entry agrees within
+    atol + rtol·|autograd's entry|. The model's own gradients are left as they were.
     """
     weights, biases, acts = network(model)
     nabla_w, nabla_b, ds, _, m = _run(weights, biases, acts, x, y, loss)
     xb, yb = _batch(x, y, loss, weights)
     auto_w, auto_b, auto_dz = _autograd_gradients(model, xb, yb, loss)
-    layers = [
-        LayerCheck(l + 1, weights[l].shape, _diff(nabla_w[l] / m, auto_w[l]),
-                   _diff(nabla_b[l] / m, auto_b[l]), _diff(ds[l] / m, auto_dz[l]),
-                   ds[l] / m, auto_dz[l])
-        for l in range(len(weights))  # noqa: E741
-    ]
-    return DeltaReport(loss, acts, m, layers)
+    layers = []
+    for l in range(len(weights)):  # noqa: E741 (the document's layer index)
+        pairs = [(nabla_w[l] / m, auto_w[l]), (nabla_b[l] / m, auto_b[l]), (ds[l] / m, auto_dz[l])]
+        ok = all(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)) for a, b in pairs)
+        layers.append(LayerCheck(l + 1, weights[l].shape, *(_diff(a, b) for a, b in pairs),
+                                 ok, ds[l] / m, auto_dz[l]))
+    return DeltaReport(loss, acts, m, layers, atol, rtol)
 
 
 _LOSS_FUNCTIONS = {"mse": mse_loss, "bce": binary_cross_entropy, "cross_entropy": cross_entropy}
@@ -245,6 +247,7 @@ class LayerCheck:
     dW: tuple[float, float]
     db: tuple[float, float]
     delta: tuple[float, float]
+    ok: bool
     delta_over_m: np.ndarray = field(repr=False)
     dC_dz: np.ndarray = field(repr=False)
 
@@ -253,6 +256,7 @@ class LayerCheck:
         pair = lambda p: {"max_abs": p[0], "max_rel": p[1]}  # noqa: E731
         return {"layer": self.layer, "weight_shape": list(self.weight_shape),
                 "dW": pair(self.dW), "db": pair(self.db), "delta": pair(self.delta),
+                "ok": self.ok,
                 "delta_over_m": self.delta_over_m.tolist(), "dC_dz": self.dC_dz.tolist()}
 
 
@@ -264,7 +268,8 @@ class DeltaReport:
     activations: list[str]
     batch: int
     layers: list[LayerCheck]
-    rtol: float = 1e-9
+    atol: float
+    rtol: float
 
     @property
     def max_abs(self) -> float:
@@ -278,14 +283,14 @@ class DeltaReport:
 
     @property
     def ok(self) -> bool:
-        """True when every relative difference is within `rtol`."""
-        return self.max_rel <= self.rtol
+        """True when every entry of every layer agrees within atol + rtol·|autograd's|."""
+        return all(c.ok for c in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data: summary numbers, then each layer with its δ and ∂C/∂z."""
         return {"loss": self.loss, "activations": list(self.activations),
                 "batch": self.batch, "max_abs": self.max_abs, "max_rel": self.max_rel,
-                "rtol": self.rtol, "ok": self.ok,
+                "atol": self.atol, "rtol": self.rtol, "ok": self.ok,
                 "layers": [c.to_dict() for c in self.layers]}
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -303,8 +308,9 @@ class DeltaReport:
         for c in self.layers:
             side.append(f"  layer {c.layer}  δ/m   {_few(c.delta_over_m)}")
             side.append(f"  {'':>7}  ∂C/∂z {_few(c.dC_dz)}")
-        verdict = (f"{'ok' if self.ok else 'MISMATCH'}: largest relative difference "
-                   f"{self.max_rel:.2e} (tolerance {self.rtol:.0e})")
+        verdict = (f"{'ok' if self.ok else 'MISMATCH'}: tolerance {self.atol:.0e} + "
+                   f"{self.rtol:.0e}·|autograd|; largest differences {self.max_abs:.2e} "
+                   f"absolute, {self.max_rel:.2e} relative")
         return "\n".join([head, cols, *rows, *side, verdict])
 
 

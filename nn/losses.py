@@ -56,8 +56,8 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
                       " (for raw scores use binary_cross_entropy_with_logits)")
     _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
     a = a if isinstance(a, Tensor) else Tensor(a)
-    yd = _target(y)
-    yd = yd.data if isinstance(yd, Tensor) else yd
+    y = _target(y)
+    yd = y.data if isinstance(y, Tensor) else y
     # Adding 1 inside a log whose factor is exactly 0 leaves the term 0 and its derivative
     # 0 / (a + 1) = 0: the xlogy convention, composed from ordinary ops.
     pos = (a + (yd == 0)).log() * y
