@@ -134,9 +134,10 @@ class GradcheckReport:
 
 
 def _table(entries: Sequence[Entry], names: Sequence[str]) -> list[str]:
-    head = (f"  {'input':<14}{'index':<12}{'output':<10}{'analytic':>13}{'numeric':>13}"
+    w = min(24, max(len("input"), *(len(names[e.input]) for e in entries))) + 2
+    head = (f"  {'input':<{w}}{'index':<10}{'output':<8}{'analytic':>13}{'numeric':>13}"
             f"{'abs err':>10}{'rel err':>10}  status")
-    rows = [f"  {names[e.input]:<14.14}{_idx(e.index):<12}{_idx(e.output):<10}"
+    rows = [f"  {names[e.input]:<{w}.{w - 2}}{_idx(e.index):<10}{_idx(e.output):<8}"
             f"{e.analytic:>13.5e}{e.numeric:>13.5e}{e.abs_error:>10.1e}{e.rel_error:>10.1e}"
             f"  {e.status}" for e in entries]
     return [head, *rows]
