@@ -1,0 +1,29 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+# ---- graphviz's `dot`: picture tests skip without it, except where it is required ---------
+
+REQUIRE_DOT = "DELTAGRAD_REQUIRE_DOT"
+
+
+def dot_or_skip() -> str:
+    """The path of graphviz's `dot`. Without it the test is skipped, or fails when the
+    environment variable DELTAGRAD_REQUIRE_DOT=1 says it must be there (as in CI)."""
+    path = shutil.which("dot")
+    if path is not None:
+        return path
+    if os.environ.get(REQUIRE_DOT) == "1":
+        pytest.fail(f"graphviz 'dot' not installed, and {REQUIRE_DOT}=1 requires it")
+    pytest.skip("graphviz 'dot' not installed")
+
+
+@pytest.fixture
+def dot() -> str:
+    """For tests that render pictures: see dot_or_skip."""
+    return dot_or_skip()
