@@ -9,7 +9,7 @@ import sys
 from nn import __version__
 
 # Each module adds one subcommand through its register(subparsers).
-COMMANDS: tuple[str, ...] = ("train", "check")
+COMMANDS: tuple[str, ...] = ("train", "draw", "check")
 
 
 class CommandError(Exception):
