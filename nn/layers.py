@@ -2,8 +2,9 @@
 
 As in the document, a layer's weight is (out, in) and a batch is the rows of x, so a layer
 computes z = x Wᵀ + b and then a = σ(z). The forward pass of an MLP runs once per mini-batch
-in a training loop, so it is kept lean: one node per layer for z (the `linear` primitive
-below) and one for σ, and no checks beyond the input width.
+in a training loop, so it is kept lean: one node per layer for z (the engine's fused `linear`
+rule rather than transpose, matmul and add) and one for σ, and no checks beyond the input
+width.
 """
 
 from __future__ import annotations
@@ -13,33 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, primitive
+from autograd import Tensor
+from autograd.rules import linear
 from nn.init import check_sizes, draw_layers, make_rng
 from nn.module import Module
-
-# ---- the one primitive nn adds ---------------------------------------------------------------
-# x @ w.T + b composed from primitives would record three nodes per layer (transpose, matmul,
-# add) and undo the bias broadcast on every backward; one rule of its own halves the graph.
-
-
-@primitive
-def linear(x, w, b):
-    """z = x wᵀ + b for a batch of rows x (or one example x of shape (in,))."""
-    out = x @ w.T
-    out += b
-    return out
-
-
-@linear.defvjp
-def linear_vjp(g, out, x, w, b, needs=(True, True, True)):
-    """∂(x wᵀ + b) = (g w, gᵀ x, Σ_rows g)"""
-    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
-    x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-    gx = g @ w if needs[0] else None
-    gw = g2.T @ x2 if needs[1] else None
-    gb = g2.sum(axis=0) if needs[2] else None
-    return gx, gw, gb
-
 
 # ---- activations ------------------------------------------------------------------------------
 
