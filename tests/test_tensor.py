@@ -4,6 +4,7 @@ indexing, the softmax family and the array-side accessors."""
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -95,6 +96,35 @@ def test_reflected_forms_with_numbers_and_ndarrays(op):
         np.testing.assert_allclose(left.data, OPS[op](other, x.data), rtol=1e-15)
         np.testing.assert_allclose(right.data, OPS[op](x.data, other), rtol=1e-15)
         assert left.requires_grad and right.requires_grad
+
+
+def test_pow_with_a_tracked_exponent_at_zero_and_negative_bases():
+    """∂(xʸ)/∂y = xʸ·ln x is 0 where x = 0 (and y > 0) and nan where x < 0, as in PyTorch;
+    the base's gradient y·xʸ⁻¹ is exact everywhere, and nothing warns or raises."""
+    x = Tensor([0.0, 1.0, -2.0, 3.0], requires_grad=True)
+    y = Tensor(2.0, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x ** y).backward(np.array([1.0, 1.0, 0.0, 0.0]))
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0, 0.0, 0.0])
+    x.grad = y.grad = None
+    (x[:2] ** y).sum().backward()
+    assert y.grad == 0.0
+    x.grad = y.grad = None
+    (x ** y).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0, -4.0, 6.0])
+    assert np.isnan(y.grad)
+
+
+def test_a_mask_given_as_a_tensor_selects_or_is_refused():
+    """Tensor([True, False, True]) holds floats (bools become float64); used as an index it
+    must not turn into the integer positions [1, 0, 1]."""
+    t = Tensor([10.0, 20.0, 30.0])
+    try:
+        picked = t[Tensor([True, False, True])]
+    except (TypeError, IndexError):
+        return
+    np.testing.assert_array_equal(picked.data, [10.0, 30.0])
 
 
 def test_ndarray_on_the_left_gives_a_tensor_not_an_object_array():

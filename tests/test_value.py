@@ -201,6 +201,26 @@ def test_pow_with_a_number_exponent_accepts_a_negative_base():
     assert a.grad == 12.0
 
 
+def test_pow_of_a_zero_base_with_a_value_exponent():
+    """0ʸ = 0 for every y > 0, so ∂/∂y is 0 there (as in PyTorch), not a log-of-zero error."""
+    a, b = Value(0.0), Value(2.0)
+    out = a ** b
+    out.backward()
+    assert out.data == 0.0
+    assert (a.grad, b.grad) == (0.0, 0.0)
+
+
+def test_pow_of_a_negative_base_with_a_value_exponent():
+    """(−2)ʸ is real only at whole y, so ∂/∂y is undefined: nan, as PyTorch and JAX give. The
+    base's gradient y·xʸ⁻¹ is well defined and must not be lost to the exponent's."""
+    a, b = Value(-2.0), Value(2.0)
+    out = a ** b
+    out.backward()
+    assert out.data == 4.0
+    assert a.grad == -4.0
+    assert math.isnan(b.grad)
+
+
 @pytest.mark.parametrize(("build", "value", "slope"), [
     (lambda a: 2.0 + a, 5.0, 1.0),
     (lambda a: 2.0 - a, -1.0, -1.0),
