@@ -109,7 +109,10 @@ def box_fields(tr: Trace, members: list[int], fused: bool) -> list[str]:
     if len(counts) > 3:
         ops += ", …"
     n = len(members)
-    fields = [f"×{n:,} ops" if fused else f"{n:,} nodes", escape(ops)]
+    if fused:
+        fields = [f"×{n:,} ops", escape(ops)]
+    else:
+        fields = [escape(ops)] if len(counts) == 1 else [f"{n:,} nodes", escape(ops)]
     if fused:
         head = tr.nodes[max(members)]
         return fields + value_fields(head, head.grad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -79,3 +80,19 @@ def test_bad_choices_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         main(["draw", "--format", "jpg"])
     assert "invalid choice: 'jpg'" in capsys.readouterr().err
+
+
+def test_the_example_script_writes_its_pictures(dot, tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "draw_graphs.py"
+    spec = importlib.util.spec_from_file_location("draw_graphs", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.main(["--out", str(tmp_path), "--no-frames"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.png", "neuron.png",
+                                                          "scalar_mlp.png"]
+    out = capsys.readouterr().out
+    backward, by_hand = re.search(r"dL/dw1: backward (\S+), chain rule by hand (\S+)", out).groups()
+    assert backward == by_hand

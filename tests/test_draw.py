@@ -121,6 +121,22 @@ def test_clusters_from_a_dict_box_the_listed_nodes():
     assert body.count("| data ") == 4 and "label=add" in body
 
 
+def test_a_models_layers_become_clusters_for_tensor_and_scalar_networks():
+    import nn
+
+    model = nn.MLP([3, 4, 2], seed=0)
+    loss = nn.mse_loss(model(Tensor(np.ones((5, 3)))), Tensor(np.zeros((5, 2))))
+    src = draw(loss, clusters=model).source
+    for k in (0, 1):
+        body = src.split(f"subgraph cluster_{k} {{", 1)[1].split("}\n", 1)[0]
+        assert f'label="layer {k + 1} (Linear)"' in body
+        assert "weight |" in body and "bias |" in body
+    scalar = nn.ScalarMLP([2, 3, 1], seed=0)
+    out = scalar([Value(0.5), Value(-1.0)])
+    src = draw(out, clusters=scalar).source
+    assert src.count("subgraph cluster_") == 2 and 'label="layer 2 (Layer)"' in src
+
+
 def test_options_are_checked_by_name():
     loss, _ = neuron()
     with pytest.raises(ValueError, match="rankdir must be one of LR, TB, RL, BT, got 'XY'"):
