@@ -22,10 +22,9 @@ from autograd.rules import quadratic_cost
 
 def mse_loss(a: Any, y: Any) -> Tensor:
     """The quadratic cost J = 1/(2m) Σ ‖a − y‖²: with SGD at lr = η, the document's update."""
-    _same_shape(a, y, "mse_loss")
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    a, y = _pair(a, y, "mse_loss")
     # one node (the engine's fused rule): this runs once per mini-batch in a training loop
-    return quadratic_cost(a, _target(y))
+    return quadratic_cost(a, y)
 
 
 # ---- binary cross-entropy ----------------------------------------------------------------------
@@ -37,12 +36,10 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
     term is zero whatever a is, so a = 0 with y = 0 gives 0 and a finite gradient, not
     0 · log 0 = nan. A confident wrong answer (a = 0 with y = 1) costs +inf, as it should.
     """
-    _same_shape(a, y, "binary_cross_entropy")
+    a, y = _pair(a, y, "binary_cross_entropy")
     _in_unit_interval(a, "binary_cross_entropy", "predictions a",
                       " (for raw scores use binary_cross_entropy_with_logits)")
     _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    y = _target(y)
     yd = y.data if isinstance(y, Tensor) else y
     # Adding 1 inside a log whose factor is exactly 0 leaves the term 0 and its derivative
     # 0 / (a + 1) = 0: the xlogy convention, composed from ordinary ops.
@@ -73,10 +70,9 @@ def _sigmoid(z: Any) -> Any:
 
 def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
     """binary_cross_entropy(σ(z), y), computed as 1/m Σ [log(1 + eᶻ) − y z]: finite at any z."""
-    _same_shape(z, y, "binary_cross_entropy_with_logits")
+    z, y = _pair(z, y, "binary_cross_entropy_with_logits")
     _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
-    z = z if isinstance(z, Tensor) else Tensor(z)
-    return (_softplus(z) - z * _target(y)).sum() * (1.0 / _rows(z))
+    return (_softplus(z) - z * y).sum() * (1.0 / _rows(z))
 
 
 # ---- softmax cross-entropy ---------------------------------------------------------------------
@@ -125,22 +121,17 @@ def _rows(a: Any) -> int:
     return shape[0] if len(shape) >= 2 else 1
 
 
-def _target(y: Any) -> Any:
-    """The target as data the loss can subtract: Tensors stay (they may need a gradient)."""
-    if isinstance(y, (Tensor, np.ndarray)):
-        return y
-    return np.asarray(y, dtype=np.float64)
-
-
-def _same_shape(a: Any, y: Any, name: str) -> None:
-    sa, sy = np.shape(a.data if isinstance(a, Tensor) else a), _shape(y)
-    if sa != sy:
-        raise ValueError(f"{name}: prediction shape {sa} and target shape {sy} differ "
+def _pair(a: Any, y: Any, name: str) -> tuple[Tensor, Any]:
+    """The prediction as a Tensor and the target as an array (a Tensor target stays one: it may
+    need a gradient), after checking that their shapes are equal."""
+    if not isinstance(a, Tensor):
+        a = Tensor(a)
+    if not isinstance(y, (Tensor, np.ndarray)):
+        y = np.asarray(y, dtype=np.float64)
+    if a.shape != y.shape:
+        raise ValueError(f"{name}: prediction shape {a.shape} and target shape {y.shape} differ "
                          "(targets are never broadcast; reshape one of them)")
-
-
-def _shape(y: Any) -> tuple[int, ...]:
-    return y.shape if isinstance(y, (Tensor, np.ndarray)) else np.shape(y)
+    return a, y
 
 
 def _in_unit_interval(a: Any, name: str, what: str, hint: str) -> None:

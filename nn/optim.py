@@ -38,7 +38,7 @@ class Optimizer:
     def _gradient(self, p: Tensor, g: Any, scratch: np.ndarray) -> np.ndarray:
         """The gradient the update uses: p.grad, plus weight_decay · p when decay is on."""
         if type(g) is not np.ndarray:
-            g = np.asarray(g.data if isinstance(g, Tensor) else g)
+            g = _raw(g)
         if self.weight_decay:
             np.multiply(p.data, self.weight_decay, out=scratch)
             scratch += g
@@ -59,12 +59,23 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
+        if self.momentum or self.weight_decay:
+            self._step_with_extras()
+            return
+        # The document's update, the hot path: two in-place ufuncs per parameter.
+        lr = self.lr
+        for p, buf in zip(self.params, self._scratch):
+            g = p.grad
+            if g is not None:
+                np.multiply(g if type(g) is np.ndarray else _raw(g), lr, out=buf)
+                p.data -= buf
+
+    def _step_with_extras(self) -> None:
         lr = self.lr
         for i, (p, buf) in enumerate(zip(self.params, self._scratch)):
-            g = p.grad
-            if g is None:
+            if p.grad is None:
                 continue
-            g = self._gradient(p, g, buf)
+            g = self._gradient(p, p.grad, buf)
             if self.momentum:
                 g = self._momentum(i, g)
             np.multiply(g, lr, out=buf)
@@ -128,6 +139,11 @@ class Adam(Optimizer):
     def __repr__(self) -> str:
         return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
                 f"weight_decay={self.weight_decay})")
+
+
+def _raw(g: Any) -> np.ndarray:
+    """A gradient as an ndarray (it is a Tensor after a backward with create_graph=True)."""
+    return np.asarray(g.data if isinstance(g, Tensor) else g)
 
 
 def _checked_params(params: Iterable[Tensor], who: str) -> list[Tensor]:

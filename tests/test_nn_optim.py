@@ -68,6 +68,17 @@ def test_parameters_without_a_gradient_are_skipped():
     assert unused.data[0] == 5.0 and used.data[0] < 1.0
 
 
+def test_gradients_kept_as_tensors_are_used_as_arrays():
+    # backward(create_graph=True) leaves Tensor gradients; a step still reads their numbers
+    for make in (lambda ps: SGD(ps, lr=0.5), lambda ps: SGD(ps, lr=0.5, momentum=0.5),
+                 lambda ps: Adam(ps, lr=0.5)):
+        p = Tensor([2.0], requires_grad=True)
+        (p * p).sum().backward(create_graph=True)
+        assert isinstance(p.grad, Tensor)
+        make([p]).step()
+        assert p.data[0] < 2.0
+
+
 def test_zero_grad_clears_every_parameter():
     a, b = _param([1.0], [1.0]), _param([2.0], [3.0])
     SGD([a, b], lr=0.1).zero_grad()
