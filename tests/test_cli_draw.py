@@ -32,7 +32,8 @@ def test_the_mlp_graph_has_one_cluster_per_layer_and_every_gradient():
 
 
 def test_draw_writes_svg_files(dot, tmp_path, capsys):
-    assert main(["draw", "--out", str(tmp_path), "--format", "svg", "--derivatives"]) == 0
+    assert main(["draw", "--out", str(tmp_path), "--format", "svg", "--derivatives",
+                 "--rankdir", "TB"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.svg", "neuron.svg"]
     text = "".join(ET.parse(tmp_path / "neuron.svg").getroot().itertext())
     assert "w1" in text and "sigmoid" in text and "grad(out) · label" in text

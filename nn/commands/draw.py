@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--what", choices=WHAT, default="all", help="which graph to draw")
     p.add_argument("--out", metavar="DIR", default="graphs", help="folder for the images")
     p.add_argument("--format", choices=FORMATS, default="png", help="image format")
+    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR",
+                   help="layout: left to right, or top to bottom (reads best on a page)")
     p.add_argument("--derivatives", action="store_true",
                    help="label each edge with its local derivative ∂out/∂in")
     p.add_argument("--frames", action="store_true",
@@ -63,18 +65,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw_one(name: str, loss: Any, clusters: Any, out: Path, args: argparse.Namespace) -> None:
+def _draw_one(name: str, loss: Any, clusters: Any, out: Path,
+              args: argparse.Namespace) -> None:
     from autograd.draw import render
     from autograd.frames import backward_frames
 
-    path = render(loss, out / f"{name}.{args.format}", show_derivatives=args.derivatives,
-                  clusters=clusters)
+    options = dict(show_derivatives=args.derivatives, clusters=clusters, rankdir=args.rankdir)
+    path = render(loss, out / f"{name}.{args.format}", **options)
     print(f"wrote {path}")
     if not args.frames:
         return
     gif = args.format == "png" and _has_pillow()
     files = backward_frames(loss, out / f"{name}-frames", format=args.format, gif=gif,
-                            show_derivatives=args.derivatives, clusters=clusters)
+                            **options)
     print(f"wrote {len(files.frames)} frames of the backward pass to "
           f"{files.frames[0].parent}")
     if files.gif is not None:
