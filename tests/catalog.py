@@ -194,6 +194,7 @@ ARRAY_OPS = (
             lambda a, p: a - np.log(np.sum(np.exp(a), p, keepdims=True)), _one_axis),
     ArrayOp("reshape", lambda t, p: t.reshape(p), np.reshape, _new_shape),
     ArrayOp("transpose", lambda t, p: t.transpose(p), np.transpose, _permutation),
+    ArrayOp("T", lambda t, p: t.T, lambda a, p: a.T, lambda shape: st.none()),
     ArrayOp("getitem", lambda t, p: t[p], lambda a, p: a[p], indices),
 )
 

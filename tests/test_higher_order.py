@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from fd import assert_grad_close, numeric_vjp
 
 from autograd import Tensor, Value, grad, hessian, jacobian, value_and_grad, vjp
 
@@ -127,6 +128,35 @@ def test_hessian_of_a_scalar_function_and_of_a_nonlinear_one():
     a, b = x
     expected = np.exp(a * b) * np.array([[b * b, 1 + a * b], [1 + a * b, a * a]])
     np.testing.assert_allclose(H, expected, rtol=1e-13)
+
+
+_M = np.random.default_rng(0).normal(size=(3, 4))
+COMPOSITES = {
+    "softmax": lambda t: (t.reshape(2, 3).softmax(axis=1) * Tensor(_M[:2, :3])).sum(),
+    "log_softmax": lambda t: (t.reshape(3, 2).log_softmax(axis=0) ** 2).sum(),
+    "logsumexp": lambda t: t.reshape(2, 3).logsumexp(axis=1).sum() * t.sum(),
+    "max": lambda t: (t.reshape(2, 3).max(axis=1) ** 3).sum(),
+    "min": lambda t: (t.reshape(3, 2).min(axis=0) * t[:2]).sum(),
+    "matvec": lambda t: ((Tensor(_M[:, :3]) @ t[:3]).tanh() @ Tensor(_M[:, 3])) * (t[3:] @ t[3:]),
+    "vecvec": lambda t: (t[:3] @ t[3:]) ** 2,
+    "broadcast": lambda t: (t.reshape(2, 1, 3) * t.reshape(3, 2).T.reshape(1, 2, 3)).sigmoid()
+    .mean(),
+    "index": lambda t: (t[np.array([0, 0, 5, 2])] ** 2 * t[1]).sum(),
+    "div-pow": lambda t: (t.exp() / (1.0 + t * t) ** 1.5).sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPOSITES))
+def test_hessian_of_array_ops_matches_differences_of_the_gradient(name):
+    """Every array rule run on nodes (the second-order graph) against central differences of
+    the first-order gradient, which the property tests check against the function itself."""
+    f = COMPOSITES[name]
+    x = np.array([0.3, -0.5, 0.9, 1.2, -0.1, 0.7])
+    H = hessian(f)(x)
+    first = grad(f)
+    numeric = np.stack([numeric_vjp(first, x, e) for e in np.eye(x.size)])
+    assert_grad_close(H, numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H, H.T, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize(("f", "x", "shape"), [

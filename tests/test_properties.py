@@ -16,6 +16,7 @@ from catalog import (
     NARY,
     UNARY,
     WIDE,
+    ArrayOp,
     Domain,
     arrays_in,
     broadcast_pairs,
@@ -31,6 +32,7 @@ from autograd import Tensor, Value
 
 FEW = settings(max_examples=40, deadline=None)
 FEWER = settings(max_examples=25, deadline=None)
+FEWEST = settings(max_examples=12, deadline=None)
 
 
 def _ids(ops):
@@ -190,3 +192,25 @@ def test_tensor_matmul_gradient(data, pair, seed):
     assert tx.grad.shape == x.shape and ty.grad.shape == y.shape
     assert_grad_close(tx.grad, numeric_vjp(lambda a: a @ y, x, w))
     assert_grad_close(ty.grad, numeric_vjp(lambda b: x @ b, y, w))
+
+
+@pytest.mark.parametrize("op", ARRAY_OPS + UNARY, ids=_ids(ARRAY_OPS + UNARY))
+@FEWEST
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_create_graph_gives_the_same_first_gradient(op, data, seed):
+    """Under create_graph every rule runs on Tensors instead of arrays: same numbers, and a
+    gradient that is itself a Tensor in the graph."""
+    shape = data.draw(shapes())
+    domain = getattr(op, "domain", None) or op.domains[0]
+    x = data.draw(arrays_in(domain, shape, distinct=getattr(op, "distinct", False)))
+    p = data.draw(op.params(shape)) if isinstance(op, ArrayOp) else None
+
+    def run(t):
+        return op.call(t, p) if isinstance(op, ArrayOp) else op.call(t)
+
+    plain, traced = Tensor(x, requires_grad=True), Tensor(x, requires_grad=True)
+    w = _cotangent(seed, run(plain).shape)
+    run(plain).backward(w)
+    run(traced).backward(w, create_graph=True)
+    assert isinstance(traced.grad, Tensor) and traced.grad.shape == x.shape
+    np.testing.assert_allclose(traced.grad.data, plain.grad, rtol=1e-13, atol=1e-15)
