@@ -128,8 +128,10 @@ class _Builder:
         import graphviz
 
         g = graphviz.Digraph("deltagrad", format=fmt)
-        g.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11", labelloc="b",
-               labeljust="l", nodesep="0.25", ranksep="0.35")
+        # newrank: rank the whole graph at once, so no edge between clusters ends up within
+        # one rank (dot 2.43 cannot draw such a flat edge next to a record and gives up).
+        g.attr(rankdir=rankdir, newrank="true", fontname="Helvetica", fontsize="11",
+               labelloc="b", labeljust="l", nodesep="0.25", ranksep="0.35")
         g.attr("node", fontname="Helvetica", fontsize="10", margin="0.08,0.04")
         g.attr("edge", fontname="Helvetica", fontsize="9", arrowsize="0.6", color="#555555")
         by_cluster: dict[int, list[int]] = {}

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from autograd.graph import Node
 
 Edge = tuple[int, int, int]  # (input's index, output's index, argument position)
@@ -82,7 +84,9 @@ def cluster_of(tr: Trace, clusters: Any) -> tuple[list[int], list[str]]:
     `clusters` is None, a mapping {name: nodes} taken as given, or a model: an object with
     `.layers` (each with `.parameters()`) or with `.named_parameters()`. For a model, layer k's
     cluster holds its parameters, whatever is computed from them alone (such as Wᵀ), and the
-    ops that consume those (W x and + b): the layer's own arithmetic, not its inputs. (Where
+    ops that consume those (W x and + b): the layer's own arithmetic, not its inputs. "Alone"
+    means from parameters and settings such as an axis; a float or array argument is data
+    from outside (x), so W·x is a consumer, not part of the parameters' computation. (Where
     backward has freed the graph's saved inputs, a layer holds its parameters and their
     direct consumers.)
     """
@@ -147,9 +151,11 @@ def _owned(tr: Trace, params: list[list[Node]]) -> list[int]:
 
 
 def _takes_data(node: Node) -> bool:
-    """True when an argument is an array from outside the graph (a batch x, not an axis)."""
+    """True when an argument comes from outside the graph as data (a float or an array, such
+    as a batch x or a scalar input), rather than as a setting (an int axis or index, a shape,
+    None)."""
     args = node._args
     if args is None:
         return True  # freed by backward: cannot tell, so assume it does
-    return any(p is None and hasattr(a, "shape") and getattr(a, "ndim", 0) > 0
+    return any(p is None and isinstance(a, (float, np.floating, np.ndarray))
                for a, p in zip(args, node._parents))

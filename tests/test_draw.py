@@ -193,6 +193,20 @@ def test_png_svg_and_pdf_files_come_from_dot(dot, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n.pdf", "n.png", "n.svg"]
 
 
+def test_a_summarised_network_in_clusters_is_laid_out(dot, tmp_path):
+    import nn
+
+    # Without newrank, dot 2.43 put an edge between two clusters' boxes within one rank here
+    # and stopped with "lost u1 u4 edge".
+    model = nn.ScalarMLP([3, 4, 4, 1], seed=0)
+    loss = 0.5 * (model([0.5, -1.0, 2.0]) - 1.0) ** 2
+    loss.backward()
+    g = draw(loss, clusters=model, max_nodes=40, rankdir="TB")
+    assert "newrank=true" in g.source
+    texts = "".join(svg_root(render(g, tmp_path / "m.svg").read_bytes()).itertext())
+    assert "layer 3 (Layer)" in texts and "leaf ×20" in texts
+
+
 def test_without_dot_the_error_says_how_to_install_it_and_source_still_works(
         tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -140,6 +140,18 @@ def test_a_models_layer_clusters_hold_its_parameters_and_the_ops_that_use_them()
     assert names2 == ["layers.0", "layers.1"] and where2 == where
 
 
+def test_float_inputs_are_data_so_each_layer_keeps_only_its_own_neurons():
+    import nn
+
+    model = nn.ScalarMLP([3, 4, 2], seed=0)
+    out = model([0.5, -1.0, 2.0])  # plain floats: constants of the first layer's dots
+    tr = trace(out[0] + out[1])
+    where, _ = cluster_of(tr, model)
+    counts = sorted((w, n.op or "leaf") for n, w in zip(tr.nodes, where) if w >= 0)
+    assert counts == sorted([(0, "leaf")] * 16 + [(0, "dot")] * 4 + [(0, "add")] * 4
+                            + [(1, "leaf")] * 10 + [(1, "dot")] * 2 + [(1, "add")] * 2)
+
+
 def test_cluster_dicts_are_taken_as_given_and_bad_clusters_are_named():
     loss, v = neuron()
     tr = trace(loss)
