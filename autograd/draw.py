@@ -47,7 +47,11 @@ _COLORS = {"leaf": "#dbeafe", "root": "#fde68a", "node": "white", "box": "#f3f4f
            "done": "#dcfce7", "newest": "#fdba74", "waiting": "#f3f4f6"}
 
 
-class DotNotFoundError(RuntimeError):
+class RenderError(RuntimeError):
+    """A picture could not be made from the DOT text (which `.source` still gives)."""
+
+
+class DotNotFoundError(RenderError):
     """The system graphviz program `dot` is missing; the message says how to install it."""
 
 
@@ -301,13 +305,19 @@ def render(graph: Node | graphviz.Digraph, path: str | os.PathLike, *,
 
 
 def pipe(graph: graphviz.Digraph, fmt: str) -> bytes:
-    """The picture's bytes from the system `dot`, or DotNotFoundError saying how to get it."""
+    """The picture's bytes from the system `dot`: DotNotFoundError says how to get it, and a
+    RenderError carries dot's own complaint."""
     import graphviz
 
     try:
         return graph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         raise DotNotFoundError(INSTALL_DOT) from None
+    except graphviz.CalledProcessError as e:
+        said = (e.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise RenderError(f"graphviz's dot could not make the {fmt} picture ("
+                          f"{said[-1] if said else f'exit status {e.returncode}'}); the DOT "
+                          "text is in the Digraph's .source") from None
 
 
 def write_atomic(path: Path, data: bytes) -> None:

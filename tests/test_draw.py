@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, Value, draw, trace
-from autograd.draw import DotNotFoundError, render
+from autograd.draw import DotNotFoundError, RenderError, render
 from autograd.frames import backward_frames, frame_graphs
 from autograd.graph import toposort
 
@@ -218,6 +218,15 @@ def test_without_dot_the_error_says_how_to_install_it_and_source_still_works(
     assert "brew install graphviz" in str(e.value) and ".source" in str(e.value)
     assert not (tmp_path / "n.png").exists()
     assert render(loss, tmp_path / "n.dot").read_text() == g.source
+
+
+def test_a_dot_failure_is_reported_with_dots_message(dot, tmp_path):
+    import graphviz
+
+    g = graphviz.Digraph(body=["a -> {"])  # not valid DOT
+    with pytest.raises(RenderError, match=r"dot could not make the svg picture \(.*syntax"):
+        render(g, tmp_path / "bad.svg")
+    assert not (tmp_path / "bad.svg").exists()
 
 
 def test_render_refuses_unknown_formats_and_objects():

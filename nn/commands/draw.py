@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Draw the chosen graphs into args.out and print each file written."""
-    from autograd.draw import DotNotFoundError
+    from autograd.draw import RenderError
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for name, (loss, clusters) in graphs.items():
             _draw_one(name, loss, clusters, out, args)
-    except DotNotFoundError as e:
+    except RenderError as e:  # dot missing, or dot failing
         raise CommandError(str(e)) from None
     return 0
 
