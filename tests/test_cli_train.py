@@ -66,9 +66,10 @@ def test_options_reach_the_model(capsys):
 
 def test_presets_and_overrides():
     parser = build_parser()
-    nielsen = config(parser.parse_args(["train", "--preset", "nielsen", "--lr", "0.1"]))
+    nielsen = config(parser.parse_args(["train", "--preset", "nielsen", "--lr", "0.2"]))
     assert nielsen["sizes"] == [784, 100, 10] and nielsen["init"] == "nielsen"
-    assert nielsen["lr"] == 0.1 and nielsen["weight_decay"] == NIELSEN_DECAY == 1e-4
+    assert nielsen["lr"] == 0.2 and nielsen["epochs"] == 60 and nielsen["loss"] == "bce"
+    assert nielsen["weight_decay"] == NIELSEN_DECAY == 1e-4
     document = config(parser.parse_args(["train"]))
     assert (document["sizes"], document["loss"], document["optimizer"], document["lr"],
             document["batch_size"], document["epochs"], document["init"]) == (

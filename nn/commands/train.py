@@ -21,14 +21,16 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("normal", "nielsen", "xavier", "he")
 MOMENTUM = 0.9
-# Nielsen's network2: L2 cost λ/(2n) Σw² with λ = 5.0 over n = 50,000 training images. Its
-# update w ← (1 − ηλ/n) w − η ∂C₀/∂w is SGD with weight_decay = λ/n added to the gradient.
+# Nielsen's network2 (Neural Networks and Deep Learning, ch. 3): sigmoid outputs with the
+# cross-entropy of section 4.2.2 per unit, N(0, 1/n_in) weights, L2 cost λ/(2n) Σw² with
+# λ = 5.0 over n = 50,000 images, η = 0.1, 60 epochs: 98.04% in the book. Its update
+# w ← (1 − ηλ/n) w − η ∂C₀/∂w is SGD with weight_decay = λ/n added to the gradient.
 NIELSEN_DECAY = 5.0 / 50_000
 
 PRESETS: dict[str, dict[str, Any]] = {
     "document": dict(sizes=[784, 30, 10], epochs=30, batch_size=10, lr=3.0, loss="mse",
                      optimizer="sgd", activation="sigmoid", init="normal", weight_decay=0.0),
-    "nielsen": dict(sizes=[784, 100, 10], epochs=30, batch_size=10, lr=0.5, loss="bce",
+    "nielsen": dict(sizes=[784, 100, 10], epochs=60, batch_size=10, lr=0.1, loss="bce",
                     optimizer="sgd", activation="sigmoid", init="nielsen",
                     weight_decay=NIELSEN_DECAY),
 }
@@ -76,8 +78,9 @@ def _epilog() -> str:
     lines = ["presets:"]
     for name, cfg in PRESETS.items():
         sizes = ",".join(map(str, cfg["sizes"]))
-        lines.append(f"  {name:9} --sizes {sizes} --loss {cfg['loss']} --lr {cfg['lr']} "
-                     f"--init {cfg['init']} --weight-decay {cfg['weight_decay']:g}")
+        lines.append(f"  {name:9} --sizes {sizes} --epochs {cfg['epochs']} --loss {cfg['loss']} "
+                     f"--lr {cfg['lr']} --init {cfg['init']} "
+                     f"--weight-decay {cfg['weight_decay']:g}")
     return "\n".join(lines)
 
 
