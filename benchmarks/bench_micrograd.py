@@ -7,7 +7,7 @@ two engines run identical code. The two engines' gradients are compared (1e-12),
 is timed again with our fast paths (value_dot for each neuron's weighted sum, value_sum for the
 sums).
 
-    python benchmarks/bench_micrograd.py [--repeat 5]
+    python benchmarks/bench_micrograd.py [--repeat 5] [--gc-off]
 
 micrograd is optional (`pip install micrograd`); without it only our timings are printed.
 """
@@ -15,6 +15,7 @@ micrograd is optional (`pip install micrograd`); without it only our timings are
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import random
 import sys
@@ -103,6 +104,8 @@ def backward(model: list, total: object) -> None:
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
     times = []
     for _ in range(repeat):
+        if not gc.isenabled():
+            gc.collect()  # free the last graphs outside the timing, or memory grows unbounded
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -141,12 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best is kept)")
     parser.add_argument("--points", type=int, default=100, help="two-moons points")
+    parser.add_argument("--gc-off", action="store_true",
+                        help="time with Python's cycle collector off (shows what it costs)")
     args = parser.parse_args(argv)
+    if args.gc_off:
+        gc.disable()
     X, y = make_moons(args.points)
     ours = gradients(Value, X, y)
     fast = gradients(Value, X, y, fast=True)
     print(f"micrograd demo step: MLP{list(SIZES)}, {len(parameters(build_mlp(Value)))} "
-          f"parameters, {len(X)} points, best of {args.repeat}")
+          f"parameters, {len(X)} points, best of {args.repeat}, cycle collector "
+          f"{'off' if args.gc_off else 'on'}")
     if not _same(ours, fast):
         print("FAIL: the fast-path step's gradients differ from the plain step's")
         return 1
