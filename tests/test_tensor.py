@@ -267,8 +267,10 @@ def test_integer_array_indexing_of_rows_and_pairs():
     _check_vjp(lambda t: t[rows], x)
     pick = (np.array([0, 1, 1, 3]), np.array([2, 0, 0, 1]))  # a repeated (1, 0) entry
     _check_vjp(lambda t: t[pick], x)
-    labels = Tensor([2, 0, 1, 1])
+    labels = np.array([2, 0, 1, 1])
     np.testing.assert_array_equal(x[np.arange(4), labels].data, x.data[np.arange(4), [2, 0, 1, 1]])
+    with pytest.raises(IndexError, match="numpy array of ints or bools"):
+        x[np.arange(4), Tensor(labels)]  # floats inside: positions or a mask? refused
 
 
 def test_boolean_masks():
