@@ -18,6 +18,7 @@ from catalog import (
     WIDE,
     ArrayOp,
     Domain,
+    Op,
     arrays_in,
     broadcast_pairs,
     floats_in,
@@ -214,3 +215,23 @@ def test_create_graph_gives_the_same_first_gradient(op, data, seed):
     run(traced).backward(w, create_graph=True)
     assert isinstance(traced.grad, Tensor) and traced.grad.shape == x.shape
     np.testing.assert_allclose(traced.grad.data, plain.grad, rtol=1e-13, atol=1e-15)
+
+
+_MATMUL = Op("matmul", lambda x, y: x @ y, np.matmul, (WIDE, WIDE))
+
+
+@pytest.mark.parametrize("op", BINARY + (_MATMUL,), ids=_ids(BINARY + (_MATMUL,)))
+@FEWEST
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_create_graph_gives_the_same_first_gradient_when_broadcasting(op, data, seed):
+    """Under create_graph, broadcasting is undone on Tensors: same numbers as on arrays."""
+    pair = data.draw(matmul_shapes() if op is _MATMUL else broadcast_pairs())
+    xs = [data.draw(arrays_in(d, s)) for d, s in zip(op.domains, pair)]
+    plain = [Tensor(x, requires_grad=True) for x in xs]
+    traced = [Tensor(x, requires_grad=True) for x in xs]
+    w = _cotangent(seed, op.call(*plain).shape)
+    op.call(*plain).backward(w)
+    op.call(*traced).backward(w, create_graph=True)
+    for p, t in zip(plain, traced):
+        assert isinstance(t.grad, Tensor) and t.grad.shape == p.shape
+        np.testing.assert_allclose(t.grad.data, p.grad, rtol=1e-13, atol=1e-15)
