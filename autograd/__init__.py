@@ -9,7 +9,7 @@ functions and nest to any order.
 from autograd.draw import draw
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.gradcheck import gradcheck
-from autograd.graph import enable_grad, is_grad_enabled, no_grad
+from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
 from autograd.tensor import Tensor
 from autograd.trace import trace
@@ -18,7 +18,21 @@ from autograd.value import Value
 __version__ = "0.1.0"
 
 __all__ = [
-    "Primitive", "Tensor", "Value", "__version__", "draw", "enable_grad", "grad", "gradcheck",
-    "hessian", "is_grad_enabled", "jacobian", "no_grad", "primitive", "trace", "value_and_grad",
+    "Primitive",
+    "Tensor",
+    "Value",
+    "__version__",
+    "detect_anomaly",
+    "draw",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "hessian",
+    "is_grad_enabled",
+    "jacobian",
+    "no_grad",
+    "primitive",
+    "trace",
+    "value_and_grad",
     "vjp",
 ]

@@ -75,8 +75,12 @@ def neg_vjp(g, out, x):
 
 @primitive
 def power(x, y):
-    """x ** y; for floats, a negative base with a fractional exponent is an error, not complex."""
-    out = x ** y
+    """x ** y; for floats, a negative base with a fractional exponent is an error, not complex,
+    and zero to a negative power is inf (as in numpy), not ZeroDivisionError."""
+    try:
+        out = x ** y
+    except ZeroDivisionError:
+        return math.inf
     if type(out) is complex:
         raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional "
                          "exponent)")
@@ -85,10 +89,31 @@ def power(x, y):
 
 @power.defvjp
 def power_vjp(g, out, x, y, needs=(True, True)):
-    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·log x)"""
+    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·ln x), with out·ln x taken as 0 at x = 0 (as PyTorch does)"""
     gx = g * y * x ** (y - 1) if needs[0] else None
-    gy = g * out * log(x) if needs[1] else None
+    gy = g * out * _log_base(x) if needs[1] else None
     return gx, gy
+
+
+@primitive
+def _log_base(x):
+    """ln x for x > 0, 0 at x = 0 (where xʸ = 0 for y > 0), nan below: the ln x of ∂xʸ/∂y."""
+    if type(x) is float:
+        return math.log(x) if x > 0.0 else (0.0 if x == 0.0 else math.nan)
+    x = np.asarray(x)
+    out = np.log(np.where(x > 0, x, 1.0))
+    return np.where(x < 0, np.nan, out)
+
+
+@_log_base.defvjp
+def _log_base_vjp(g, out, x):
+    """∂ln x = g / x where x > 0 (0 elsewhere, where ln was replaced)"""
+    return (g * (_data(x) > 0) / where_positive(x),)
+
+
+def where_positive(x):
+    """x where it is positive, 1 elsewhere (a safe denominator)."""
+    return x + (_data(x) <= 0) * (1 - x)
 
 
 @primitive
@@ -323,7 +348,7 @@ def transpose(x, axes=None):
 @transpose.defvjp
 def transpose_vjp(g, out, x, axes=None):
     """∂transpose = g transposed by the inverse permutation"""
-    return (g.transpose(None if axes is None else tuple(np.argsort(axes))),)
+    return (g.transpose() if axes is None else g.transpose(tuple(np.argsort(axes))),)
 
 
 @primitive

@@ -329,8 +329,8 @@ class Tensor(Node):
 
     def transpose(self, *axes: int) -> Tensor:
         """Axes permuted; with no arguments, reversed."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        if (len(axes) == 1 and isinstance(axes[0], (tuple, list))) or axes == (None,):
+            axes = tuple(axes[0] or ())
         if axes and sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
             raise ValueError(f"transpose axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}")
@@ -425,7 +425,9 @@ def _index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index(i) for i in index)
     if isinstance(index, Tensor):
-        return _int_index(index.data)
+        raise IndexError("a Tensor cannot be an index: Tensors hold floats, so a boolean mask or "
+                         "integer positions would be ambiguous; index with a numpy array of "
+                         "ints or bools (e.g. t.data.astype(int))")
     if isinstance(index, list):
         return _int_index(np.asarray(index))
     return index
