@@ -108,10 +108,10 @@ def _log_base(x):
 @_log_base.defvjp
 def _log_base_vjp(g, out, x):
     """∂ln x = g / x where x > 0 (0 elsewhere, where ln was replaced)"""
-    return (g * (_data(x) > 0) / where_positive(x),)
+    return (g * (_data(x) > 0) / _where_positive(x),)
 
 
-def where_positive(x):
+def _where_positive(x):
     """x where it is positive, 1 elsewhere (a safe denominator)."""
     return x + (_data(x) <= 0) * (1 - x)
 
@@ -201,27 +201,25 @@ def tanh_vjp(g, out, x):
     return (g * (1 - out * out),)
 
 
-# The largest exponent exp takes without overflow, per float type.
-_EXP_CAP = {np.dtype(np.float64): 709.0, np.dtype(np.float32): 88.0}
-
-
 @primitive
 def sigmoid(x):
-    """σ(x) = 1 / (1 + e⁻ˣ), never overflowing."""
+    """σ(x) = 1 / (1 + e⁻ˣ), exact and silent at any x."""
     if type(x) is float:
         if x >= 0.0:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    # 1 / (1 + e⁻ˣ) in place, the exponent capped just below exp's overflow: past the cap σ is
-    # below 1.3e-308 (float64) either way, so the result is as good and no warning is raised.
-    t = np.negative(x)
-    if type(t) is not np.ndarray or t.dtype.kind != "f":
-        t = np.array(t, dtype=np.float64)
-    np.minimum(t, _EXP_CAP.get(t.dtype, 709.0), out=t)
-    np.exp(t, out=t)
-    t += 1.0
-    return np.reciprocal(t, out=t)
+    # e = e^(−|x|) ≤ 1 never overflows; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below, exact
+    # into the subnormal range. Computed in place: this runs twice per layer in training.
+    x = np.asarray(x)
+    if x.ndim == 0 or x.dtype.kind != "f":  # ints, and 0-d arrays (ufuncs give them as scalars)
+        return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    d = e + 1.0
+    np.copyto(e, 1.0, where=x >= 0)
+    return np.divide(e, d, out=d)
 
 
 @sigmoid.defvjp
@@ -242,6 +240,20 @@ def relu(x):
 def relu_vjp(g, out, x):
     """∂relu x = g·[x > 0]"""
     return (g * (_data(x) > 0),)
+
+
+@primitive
+def softplus(x):
+    """ln(1 + eˣ), via logaddexp: exact as x → −∞ and never overflowing."""
+    if type(x) is float:
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+    return np.logaddexp(0.0, x)
+
+
+@softplus.defvjp
+def softplus_vjp(g, out, x):
+    """∂ln(1 + eˣ) = g·σ(x)"""
+    return (g * sigmoid(x),)
 
 
 # ---- reductions ---------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, primitive
-from autograd.rules import quadratic_cost
+from autograd import Tensor
+from autograd.rules import quadratic_cost, softplus
 
 
 def mse_loss(a: Any, y: Any) -> Tensor:
@@ -49,30 +49,11 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
     return 0.0 - (pos + neg).sum() * (1.0 / _rows(a))
 
 
-@primitive
-def _softplus(z):
-    """log(1 + eᶻ), from logaddexp so it is exact for z → −∞ and never overflows."""
-    return np.logaddexp(0.0, z)
-
-
-@_softplus.defvjp
-def _softplus_vjp(g, out, z):
-    """∂ log(1 + eᶻ) = g σ(z)"""
-    return (g * _sigmoid(z),)
-
-
-def _sigmoid(z: Any) -> Any:
-    if isinstance(z, Tensor):
-        return z.sigmoid()
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)
-
-
 def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
     """binary_cross_entropy(σ(z), y), computed as 1/m Σ [log(1 + eᶻ) − y z]: finite at any z."""
     z, y = _pair(z, y, "binary_cross_entropy_with_logits")
     _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
-    return (_softplus(z) - z * y).sum() * (1.0 / _rows(z))
+    return (softplus(z) - z * y).sum() * (1.0 / _rows(z))
 
 
 # ---- softmax cross-entropy ---------------------------------------------------------------------
