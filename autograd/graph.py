@@ -158,19 +158,21 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     # of a million nodes, which it would otherwise rescan over and over.
     collecting = gc.isenabled()
     gc.disable()
+    take = pending.pop
     try:
         for node in toposort(root):
-            g = pending.pop(node, None)
+            g = take(node, None)
             if g is None:
                 continue
+            op = node._op
             if wrt is not None:
                 if node in stop:
                     found[node] = g
                     continue
-            elif node._op is None or node._retains_grads or node._retain:
+            elif op is None or node._retains_grads or node._retain:
                 node._deposit(g, seen)
-            if node._op is not None:
-                _chain(node, g, pending, create_graph, anomaly)
+            if op is not None:
+                _chain(node, op, g, pending, create_graph, anomaly)
                 if not keep:
                     node._args = None
     finally:
@@ -180,10 +182,10 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     return None if wrt is None else [found.get(n) for n in wrt]
 
 
-def _chain(node: Node, g: Any, pending: dict[Node, Any], create_graph: bool,
+def _chain(node: Node, op: Any, g: Any, pending: dict[Node, Any], create_graph: bool,
            anomaly: bool) -> None:
     """One step of the chain rule: the node's rule turns g into its parents' gradients."""
-    op, args, parents = node._op, node._args, node._parents
+    args, parents = node._args, node._parents
     if args is None:
         raise RuntimeError(
             f"backward through the graph a second time: the {op.name!r} node's saved inputs "
@@ -196,18 +198,20 @@ def _chain(node: Node, g: Any, pending: dict[Node, Any], create_graph: bool,
         grads = op.vjp(g, out, *args, needs=tuple([p is not None for p in parents]))
     else:
         grads = op.vjp(g, out, *args)
-    for i, (p, gp) in enumerate(zip(parents, grads)):
+    for p, gp in zip(parents, grads):
         if p is None or gp is None:
             continue
         if p._shaped:
             if type(gp) is not np.ndarray and not isinstance(gp, Node):
                 gp = np.asarray(gp)
             if gp.shape != p.data.shape:
-                gp = _fit(gp, p.data.shape, op, i)
+                gp = _fit(gp, p.data.shape, op, parents.index(p))
         if anomaly:
-            _check_gradient(node, i, gp)
-        prev = pending.get(p)
-        pending[p] = gp if prev is None else prev + gp
+            _check_gradient(node, parents.index(p), gp)
+        if p in pending:
+            pending[p] = pending[p] + gp
+        else:
+            pending[p] = gp
 
 
 def _fit(gp: Any, shape: tuple[int, ...], op: Any, i: int) -> Any:
