@@ -22,9 +22,13 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
             raise TypeError(f"Tensor needs array data, got a {type(data).__name__}; "
                             "use Value for scalars in the scalar engine")
         data = data.data
+    if dtype is not None:
+        _float_dtype(dtype)
     try:
         arr = np.array(data, dtype=dtype)
     except ValueError as e:
+        if dtype is not None:  # strings and the like fail the cast: say what they are
+            _as_array(data)
         raise ValueError(f"Tensor needs rectangular numeric data; got {type(data).__name__} "
                          f"that numpy cannot turn into an array ({e})") from None
     except TypeError as e:
@@ -37,6 +41,17 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         return arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
     raise TypeError(f"Tensor needs real numbers; got data of dtype {arr.dtype} "
                     f"(from {type(data).__name__})")
+
+
+def _float_dtype(dtype: Any) -> None:
+    """Refuse a dtype a Tensor cannot compute in: casting to it would truncate or fail."""
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = ""
+    if kind != "f":
+        raise TypeError(f"Tensor dtype must be a float type (float64 or float32), got "
+                        f"{dtype!r}")
 
 
 def _operand(x: Any, op: str) -> Any:
@@ -285,6 +300,8 @@ class Tensor(Node):
         """The average over axis (all axes when None)."""
         axis = _axis(axis, self.ndim)
         n = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        if n == 0:
+            raise ValueError(f"mean over no entries: the tensor has shape {self.shape}")
         return rules.sum_(self, axis, keepdims) / n
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -300,15 +317,15 @@ class Tensor(Node):
     def logsumexp(self, axis: int | tuple[int, ...] | None = None,
                   keepdims: bool = False) -> Tensor:
         """log Σ eˣ over axis, without overflow."""
-        return rules.logsumexp(self, _axis(axis, self.ndim), keepdims)
+        return rules.logsumexp(self, _nonempty(self, axis, "logsumexp"), keepdims)
 
     def softmax(self, axis: int = -1) -> Tensor:
         """e^x / Σ e^x along axis."""
-        return rules.softmax(self, _axis(axis, self.ndim)[0])
+        return rules.softmax(self, _nonempty(self, axis, "softmax")[0])
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """x − logsumexp(x) along axis."""
-        return rules.log_softmax(self, _axis(axis, self.ndim)[0])
+        return rules.log_softmax(self, _nonempty(self, axis, "log_softmax")[0])
 
     # ---- shape ----
 
@@ -321,6 +338,8 @@ class Tensor(Node):
         except ValueError:
             raise ValueError(f"cannot reshape a tensor of shape {self.shape} "
                              f"({self.size} entries) into {shape}") from None
+        except TypeError:
+            raise TypeError(f"reshape needs integer sizes, got {shape!r}") from None
 
     @property
     def T(self) -> Tensor:
@@ -331,13 +350,15 @@ class Tensor(Node):
         """Axes permuted; with no arguments, reversed."""
         if (len(axes) == 1 and isinstance(axes[0], (tuple, list))) or axes == (None,):
             axes = tuple(axes[0] or ())
-        if axes and sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
+        n = self.ndim
+        if axes and sorted(a % n if -n <= a < n else -1 for a in axes) != list(range(n)):
             raise ValueError(f"transpose axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}")
         return rules.transpose(self, tuple(a % self.ndim for a in axes) or None)
 
     def swapaxes(self, a: int, b: int) -> Tensor:
         """Axes a and b exchanged."""
+        a, b = _axis(a, self.ndim)[0], _axis(b, self.ndim)[0]
         axes = list(range(self.ndim))
         axes[a], axes[b] = axes[b], axes[a]
         return rules.transpose(self, tuple(axes))
@@ -418,6 +439,14 @@ def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
     return tuple(out)
+
+
+def _nonempty(t: Tensor, axis: Any, name: str) -> tuple[int, ...] | None:
+    """The checked axis of a reduction that has no value over zero entries (a max inside)."""
+    axes = _axis(axis, t.ndim)
+    if t.size == 0 and (axes is None or any(t.shape[a] == 0 for a in axes)):
+        raise ValueError(f"{name} over an empty axis: the tensor has shape {t.shape}")
+    return axes
 
 
 def _index(index: Any) -> Any:
