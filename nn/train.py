@@ -27,7 +27,8 @@ LOSSES = ("mse", "cross_entropy", "bce")
 
 @dataclass
 class Epoch:
-    """What one epoch did: mean training loss, test score (None without test data), time."""
+    """What one epoch did: mean training loss, test score (None without test data), and the
+    wall-clock and CPU seconds its training took (evaluation excluded)."""
 
     epoch: int
     loss: float
@@ -35,6 +36,7 @@ class Epoch:
     total: int | None
     accuracy: float | None
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -55,8 +57,13 @@ class History:
 
     @property
     def seconds(self) -> float:
-        """Total training time, evaluation excluded."""
+        """Total training time (wall clock), evaluation excluded."""
         return sum(e.seconds for e in self.epochs)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """Total CPU time of training: less swayed than wall time by other work on the machine."""
+        return sum(e.cpu_seconds for e in self.epochs)
 
     def best(self) -> Epoch | None:
         """The epoch with the most correct test answers (the first of equals)."""
@@ -68,7 +75,7 @@ class History:
         best = self.best()
         return {"epochs": [asdict(e) for e in self.epochs],
                 "best": None if best is None else asdict(best),
-                "seconds": self.seconds}
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
 
 
 def evaluate(model: Callable[[Any], Tensor], data: Split, chunk: int = 10_000) -> int:
@@ -103,10 +110,10 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
     _set_mode(model, True)
     history = History()
     for j in range(epochs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         mean = _epoch(model, optimizer, cost, data.images, targets, rng.permutation(len(data)),
                       _bar(cuts, j) if progress else cuts)
-        seconds = time.perf_counter() - start
+        seconds = (time.perf_counter() - start, time.process_time() - cpu)
         history.epochs.append(_score(model, j, mean, seconds, test, log))
     return history
 
@@ -125,19 +132,19 @@ def _epoch(model: Any, optimizer: Any, cost: Callable[[Tensor, Any], Tensor], x:
     return total / len(x)
 
 
-def _score(model: Any, j: int, loss: float, seconds: float, test: Split | None,
+def _score(model: Any, j: int, loss: float, seconds: tuple[float, float], test: Split | None,
            log: Callable[[str], Any] | None) -> Epoch:
     """Evaluate after epoch j, log the document's line, and record the epoch."""
     if test is None:
         if log:
             log(f"Epoch {j} complete")
-        return Epoch(j, loss, None, None, None, seconds)
+        return Epoch(j, loss, None, None, None, *seconds)
     _set_mode(model, False)
     correct = evaluate(model, test)
     _set_mode(model, True)
     if log:
         log(f"Epoch {j}: {correct} / {len(test)}")
-    return Epoch(j, loss, correct, len(test), correct / len(test), seconds)
+    return Epoch(j, loss, correct, len(test), correct / len(test), *seconds)
 
 
 def _loss(name: str, labels: np.ndarray) -> tuple[Callable[[Tensor, Any], Tensor], np.ndarray]:

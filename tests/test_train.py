@@ -32,7 +32,7 @@ def test_short_run_beats_chance_by_far(mnist):
     (epoch,) = history.epochs
     assert epoch.total == 2000 and epoch.accuracy > 0.6  # chance is 0.1
     assert lines == [f"Epoch 0: {epoch.correct} / 2000"]
-    assert epoch.seconds > 0 and np.isfinite(epoch.loss)
+    assert epoch.seconds > 0 and epoch.cpu_seconds > 0 and np.isfinite(epoch.loss)
 
 
 @pytest.mark.parametrize("loss, output, optimizer", [
@@ -118,9 +118,9 @@ def test_without_test_data_says_complete(mnist):
 def test_history_reports_the_best_epoch():
     history = History()
     for j, correct in enumerate([50, 80, 80, 70]):
-        history.epochs.append(Epoch(j, 1.0 / (j + 1), correct, 100, correct / 100, 0.5))
+        history.epochs.append(Epoch(j, 1.0 / (j + 1), correct, 100, correct / 100, 0.5, 0.25))
     assert history.best().epoch == 1
-    assert history.seconds == 2.0
+    assert history.seconds == 2.0 and history.cpu_seconds == 1.0
     out = history.to_dict()
     assert out["best"]["correct"] == 80 and len(out["epochs"]) == 4
 

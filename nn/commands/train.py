@@ -203,7 +203,8 @@ def build(cfg: dict[str, Any]) -> tuple[Any, Any]:
 def _summary(history: Any) -> None:
     best = history.best()
     print(f"Best: epoch {best.epoch}, {best.correct} / {best.total} "
-          f"({100 * best.accuracy:.2f}%); training {history.seconds:.1f} s")
+          f"({100 * best.accuracy:.2f}%); training {history.seconds:.1f} s "
+          f"(CPU {history.cpu_seconds:.1f} s)")
 
 
 def _write(args: argparse.Namespace, cfg: dict[str, Any], model: Any, history: Any) -> None:
