@@ -22,11 +22,14 @@ import numpy as np
 class _GradMode:
     """Process-wide switches, read on every recorded op."""
 
-    __slots__ = ("enabled", "anomaly")
+    __slots__ = ("enabled", "anomaly", "backward")
 
     def __init__(self) -> None:
         self.enabled = True
         self.anomaly = False
+        # True while anomaly mode runs rules on nodes (create_graph): ops recorded then belong
+        # to a backward pass, and a NaN they make is reported as the rule's.
+        self.backward = False
 
 
 mode = _GradMode()
@@ -154,6 +157,7 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     keep = retain_graph or create_graph
     anomaly = mode.anomaly
     enabled, mode.enabled = mode.enabled, create_graph
+    inside, mode.backward = mode.backward, anomaly and create_graph
     # The pass makes no reference cycles; pausing the cycle collector saves seconds on graphs
     # of a million nodes, which it would otherwise rescan over and over.
     collecting = gc.isenabled()
@@ -175,8 +179,16 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
                 _chain(node, op, g, pending, create_graph, anomaly)
                 if not keep:
                     node._args = None
+    except FloatingPointError as e:
+        # An op inside a rule run on nodes made the NaN: name the rule. (A gradient found
+        # not finite after the rule ran is named by _check_gradient already.)
+        if not mode.backward or inside or str(e).startswith("the gradient"):
+            raise
+        raise FloatingPointError(f"the rule of {node.op!r}{where_text(node)} made a "
+                                 f"non-finite value while computing its gradient: {e}") from None
     finally:
         mode.enabled = enabled
+        mode.backward = inside
         if collecting:
             gc.enable()
     return None if wrt is None else [found.get(n) for n in wrt]
@@ -228,10 +240,16 @@ def _check_gradient(node: Node, i: int, gp: Any) -> None:
     """Anomaly mode: a rule that produced NaN or inf is named, with where its node was made."""
     data = gp.data if isinstance(gp, Node) else gp
     if not np.all(np.isfinite(data)):
-        where = node._where
-        made = "" if where is None else f" (node made at {where.filename}:{where.lineno})"
         raise FloatingPointError(f"the gradient that {node._op.name!r} passed to its input "
-                                 f"{i} is not finite in the backward pass{made}")
+                                 f"{i} is not finite in the backward pass{where_text(node)}")
+
+
+def where_text(node: Node) -> str:
+    """' (node made at file:line)' for a node recorded in anomaly mode; else why it is unknown."""
+    where = node._where
+    if where is None:
+        return " (node made outside detect_anomaly(), so its line is unknown)"
+    return f" (node made at {where.filename}:{where.lineno})"
 
 
 @contextmanager

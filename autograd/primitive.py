@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import os
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, mode
+from autograd.graph import Node, mode, where_text
+
+# Frames inside the engine are skipped: anomaly mode names the caller's line.
+_ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 # Creation order is a topological order: every node is made after its parents.
 _counter = itertools.count()
@@ -45,6 +49,8 @@ class Primitive:
     __slots__ = ("fun", "name", "vjp", "wants_needs", "__wrapped__", "__dict__")
 
     def __init__(self, fun: Callable[..., Any], name: str | None = None) -> None:
+        if not callable(fun):
+            raise TypeError(f"primitive expects a function, got {type(fun).__name__}")
         self.fun = fun
         # sum_ and max_ avoid shadowing builtins in code; pictures and errors say sum and max.
         self.name = name or fun.__name__.rstrip("_")
@@ -145,13 +151,9 @@ def _no_rule(op: Primitive) -> None:
 
 def _check_anomaly(op: Primitive, out: Node) -> None:
     """Anomaly mode: remember where the node was made; refuse a forward NaN or inf."""
-    frames = [f for f in traceback.extract_stack()[:-3] if "/autograd/" not in f.filename]
+    frames = [f for f in traceback.extract_stack()[:-3] if not f.filename.startswith(_ENGINE)]
     out._where = frames[-1] if frames else None
     if not np.all(np.isfinite(out.data)):
-        raise FloatingPointError(f"{op.name} produced a non-finite value in the forward pass"
-                                 f"{_where_text(out)}")
-
-
-def _where_text(node: Node) -> str:
-    where = node._where
-    return "" if where is None else f" (node made at {where.filename}:{where.lineno})"
+        phase = "" if mode.backward else " in the forward pass"
+        raise FloatingPointError(f"{op.name} produced a non-finite value{phase}"
+                                 f"{where_text(out)}")

@@ -90,7 +90,8 @@ def power(x, y):
 @power.defvjp
 def power_vjp(g, out, x, y, needs=(True, True)):
     """∂(xʸ) = (g·y·xʸ⁻¹, g·out·ln x), with out·ln x taken as 0 at x = 0 (as PyTorch does)"""
-    gx = g * y * x ** (y - 1) if needs[0] else None
+    # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
+    gx = g * y * power(x, y - 1) if needs[0] else None
     gy = g * out * _log_base(x) if needs[1] else None
     return gx, gy
 
