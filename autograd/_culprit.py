@@ -137,6 +137,10 @@ def check_graph(roots: Node | Sequence[Node], *, eps: float = 1e-6, atol: float 
         raise ValueError(f"need eps > 0, atol >= 0, rtol >= 0; got {eps}, {atol}, {rtol}")
     if isinstance(roots, Node):
         roots = [roots]
+    bad = [r for r in roots if not isinstance(r, Node)] if isinstance(roots, Sequence) else [roots]
+    if bad:
+        raise TypeError(f"check_graph needs a Value or Tensor (or a list of them), got "
+                        f"{type(bad[0]).__name__}")
     seen: dict[int, Node] = {}
     for root in roots:
         seen.update((id(n), n) for n in toposort(root) if n._op is not None)

@@ -65,7 +65,8 @@ def _scalar_output(out: Any, name: str) -> None:
 def value_and_grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0
                    ) -> Callable[..., tuple[Any, Any]]:
     """A function returning (f(*args), ∂f/∂args[argnum]); f must give one scalar."""
-    argnums = (argnum,) if isinstance(argnum, int) else tuple(argnum)
+    _callable(f, "value_and_grad")
+    argnums = _argnums(argnum)
 
     def value_and_grad_f(*args: Any) -> tuple[Any, Any]:
         args = list(args)
@@ -95,6 +96,23 @@ def value_and_grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0
     return value_and_grad_f
 
 
+def _callable(f: Any, name: str) -> None:
+    if not callable(f):
+        raise TypeError(f"{name} needs a function to differentiate, got {type(f).__name__}")
+
+
+def _argnums(argnum: Any) -> tuple[int, ...]:
+    """argnum as a non-empty tuple of ints, or a TypeError saying what it should be."""
+    nums = (argnum,) if isinstance(argnum, int) else argnum
+    try:
+        nums = tuple(nums)
+    except TypeError:
+        nums = ()
+    if not nums or not all(isinstance(i, int) and not isinstance(i, bool) for i in nums):
+        raise TypeError(f"argnum must be an int or a sequence of ints, got {argnum!r}")
+    return nums
+
+
 def _as_raw_like(g: Any, node: Node) -> Any:
     """A first-order gradient as the caller's type: float for a Value, ndarray for a Tensor."""
     g = _raw(g)
@@ -103,6 +121,7 @@ def _as_raw_like(g: Any, node: Node) -> Any:
 
 def grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0) -> Callable[..., Any]:
     """∂f/∂args[argnum] as a function; nest it for higher derivatives: grad(grad(f))."""
+    _callable(f, "grad")
     vg = value_and_grad(f, argnum)
 
     def grad_f(*args: Any) -> Any:
@@ -113,6 +132,7 @@ def grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0) -> Callable[...
 
 def vjp(f: Callable[[Any], Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
     """(f(x), v ↦ vᵀ·∂f/∂x): the output and its vector-Jacobian product, reusable."""
+    _callable(f, "vjp")
     node, traced = _variable(x)
     with enable_grad():
         out = f(node)
@@ -148,6 +168,7 @@ def _vjp_seed(out: Node, v: Any, traced: bool) -> Any:
 
 def jacobian(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """∂f/∂x as an array of shape f(x).shape + x.shape (a float for scalar to scalar)."""
+    _callable(f, "jacobian")
 
     def jacobian_f(x: Any) -> Any:
         out, pullback = vjp(f, x)
