@@ -1,0 +1,248 @@
+"""One epoch of the document's workload, written five ways, timed side by side in one run.
+
+The workload (seed.md section 5): a 784-30-10 sigmoid network, quadratic cost
+J = 1/(2m) Σ‖a − y‖², mini-batch SGD with η = 3.0 and batches of 10, one epoch over 10,000 real
+MNIST training images, all on one thread. Each contender starts from the same weights and sees the
+same batches, and must end at the hand-written numpy floor's weights (to 1e-8).
+
+    python benchmarks/bench_mnist_epoch.py [--data DIR] [--n 10000] [--repeat 3]
+
+HIPS autograd, when installed (`pip install --target benchmarks/.deps/hips autograd`, or any folder
+given by --hips), runs in a separate process: its import name clashes with ours.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ETA, BATCH, SIZES = 3.0, 10, (784, 30, 10)
+
+
+def load(data: str | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n training images as rows in [0, 1] and their one-hot targets."""
+    from nn.data import load_mnist
+
+    folder = data or ("../shared/data/mnist" if Path("../shared/data/mnist").is_dir() else None)
+    ds = load_mnist(folder) if folder else load_mnist()
+    x, labels = ds.train.images[:n], ds.train.labels[:n]
+    return x, np.eye(10)[labels]
+
+
+def initial_weights(seed: int = 0) -> list[np.ndarray]:
+    """[W1, b1, W2, b2], standard normal as in the document."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n_in, n_out in itertools.pairwise(SIZES):
+        out += [rng.standard_normal((n_out, n_in)), rng.standard_normal(n_out)]
+    return out
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """The floor: the δ recursion by hand, batched (what the engine must come close to)."""
+    w1, b1, w2, b2 = (p.copy() for p in params)
+    for k in range(0, len(x), BATCH):
+        xb, yb = x[k:k + BATCH], y[k:k + BATCH]
+        a1 = _sigmoid(xb @ w1.T + b1)
+        a2 = _sigmoid(a1 @ w2.T + b2)
+        d2 = (a2 - yb) * a2 * (1 - a2) / len(xb)
+        d1 = (d2 @ w2) * a1 * (1 - a1)
+        w2 -= ETA * (d2.T @ a1)
+        b2 -= ETA * d2.sum(0)
+        w1 -= ETA * (d1.T @ xb)
+        b1 -= ETA * d1.sum(0)
+    return [w1, b1, w2, b2]
+
+
+def epoch_tensor(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """deltagrad's Tensor ops, written as a newcomer would write them."""
+    from autograd import Tensor
+
+    w1, b1, w2, b2 = ps = [Tensor(p, requires_grad=True) for p in params]
+    for k in range(0, len(x), BATCH):
+        xb, yb = x[k:k + BATCH], y[k:k + BATCH]
+        a1 = (xb @ w1.T + b1).sigmoid()
+        a2 = (a1 @ w2.T + b2).sigmoid()
+        loss = ((a2 - yb) ** 2).sum() / (2 * len(xb))
+        for p in ps:
+            p.grad = None
+        loss.backward()
+        for p in ps:
+            p.data -= ETA * p.grad
+    return [p.data for p in ps]
+
+
+def epoch_nn(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """deltagrad's nn library: MLP, mse_loss and SGD, the way the README shows them."""
+    from nn import MLP, SGD, mse_loss
+
+    model = MLP(list(SIZES), activation="sigmoid")
+    for layer, (w, b) in zip(model.layers, zip(params[::2], params[1::2])):
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+    opt = SGD(model.parameters(), lr=ETA)
+    for k in range(0, len(x), BATCH):
+        loss = mse_loss(model(x[k:k + BATCH]), y[k:k + BATCH])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [t for layer in model.layers for t in (layer.weight.data, layer.bias.data)]
+
+
+def epoch_document(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """The document's own per-example loop (column vectors, summed nablas)."""
+    w1, b1, w2, b2 = (p.copy() for p in params)
+    weights, biases = [w1, w2], [b1[:, None], b2[:, None]]
+    for k in range(0, len(x), BATCH):
+        nw = [np.zeros_like(w) for w in weights]
+        nb = [np.zeros_like(b) for b in biases]
+        for xi, yi in zip(x[k:k + BATCH], y[k:k + BATCH]):
+            acts, zs = [xi[:, None]], []
+            for w, b in zip(weights, biases):
+                zs.append(w @ acts[-1] + b)
+                acts.append(_sigmoid(zs[-1]))
+            delta = (acts[-1] - yi[:, None]) * _sigmoid(zs[-1]) * (1 - _sigmoid(zs[-1]))
+            grads_w, grads_b = [delta @ acts[-2].T], [delta]
+            sp = _sigmoid(zs[0]) * (1 - _sigmoid(zs[0]))
+            delta = (weights[1].T @ delta) * sp
+            grads_w.insert(0, delta @ acts[0].T)
+            grads_b.insert(0, delta)
+            nw = [a + g for a, g in zip(nw, grads_w)]
+            nb = [a + g for a, g in zip(nb, grads_b)]
+        m = len(x[k:k + BATCH])
+        weights = [w - ETA / m * g for w, g in zip(weights, nw)]
+        biases = [b - ETA / m * g for b, g in zip(biases, nb)]
+    return [weights[0], biases[0][:, 0], weights[1], biases[1][:, 0]]
+
+
+def epoch_torch(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """PyTorch CPU, float64, the same loop."""
+    import torch
+
+    torch.set_num_threads(1)
+    ps = [torch.tensor(p, requires_grad=True) for p in params]
+    w1, b1, w2, b2 = ps
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for k in range(0, len(x), BATCH):
+        xb, yb = xt[k:k + BATCH], yt[k:k + BATCH]
+        a2 = torch.sigmoid(torch.sigmoid(xb @ w1.T + b1) @ w2.T + b2)
+        loss = ((a2 - yb) ** 2).sum() / (2 * len(xb))
+        for p in ps:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in ps:
+                p -= ETA * p.grad
+    return [p.detach().numpy() for p in ps]
+
+
+HIPS_SCRIPT = """
+import sys, time, json, numpy as onp
+import autograd.numpy as np
+from autograd import grad
+d = onp.load(sys.argv[1])
+x, y, params, repeat = d["x"], d["y"], [d[f"p{i}"] for i in range(4)], int(sys.argv[2])
+def loss(ps, xb, yb):
+    w1, b1, w2, b2 = ps
+    s = lambda z: 1.0 / (1.0 + np.exp(-z))
+    a2 = s(np.dot(s(np.dot(xb, w1.T) + b1), w2.T) + b2)
+    return np.sum((a2 - yb) ** 2) / (2 * len(xb))
+g = grad(loss)
+best = 1e9
+for _ in range(repeat):
+    ps = [p.copy() for p in params]
+    t = time.perf_counter()
+    for k in range(0, len(x), 10):
+        gs = g(ps, x[k:k + 10], y[k:k + 10])
+        ps = [p - 3.0 * q for p, q in zip(ps, gs)]
+    best = min(best, time.perf_counter() - t)
+onp.savez(sys.argv[3], *ps)
+print(json.dumps(best))
+"""
+
+
+def run_hips(folder: str, params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+             repeat: int, tmp: Path) -> tuple[float, list[np.ndarray]] | None:
+    """Time HIPS autograd in a child process with `folder` first on its path."""
+    if not (Path(folder) / "autograd" / "numpy").is_dir():
+        return None
+    np.savez(tmp / "in.npz", x=x, y=y, **{f"p{i}": p for i, p in enumerate(params)})
+    env = dict(os.environ, PYTHONPATH=folder)
+    out = subprocess.run([sys.executable, "-c", HIPS_SCRIPT, str(tmp / "in.npz"), str(repeat),
+                          str(tmp / "out.npz")], env=env, capture_output=True, text=True,
+                         check=True, cwd=tmp)
+    with np.load(tmp / "out.npz") as f:
+        final = [f[f"arr_{i}"] for i in range(4)]
+    return json.loads(out.stdout), final
+
+
+def best_time(fn, params, x, y, repeat: int) -> tuple[float, list[np.ndarray]]:
+    """Best of `repeat` runs (each from the same initial weights)."""
+    best, final = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        final = fn(params, x, y)
+        best = min(best, time.perf_counter() - t)
+    return best, final
+
+
+def main() -> None:
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", help="folder with the four MNIST IDX .gz files")
+    ap.add_argument("--n", type=int, default=10_000, help="training images (default 10000)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per contender; best is kept")
+    ap.add_argument("--hips", default=str(HERE / ".deps" / "hips"),
+                    help="folder where HIPS autograd is installed (pip install --target)")
+    ap.add_argument("--skip-document", action="store_true", help="skip the slow per-example loop")
+    args = ap.parse_args()
+    x, y = load(args.data, args.n)
+    params = initial_weights()
+    floor_time, floor = best_time(epoch_numpy, params, x, y, args.repeat)
+    rows = [("numpy by hand (floor)", floor_time, 0.0)]
+    contenders = [("deltagrad Tensor ops", epoch_tensor), ("deltagrad nn (MLP, SGD)", epoch_nn)]
+    try:
+        import torch
+
+        contenders.append((f"PyTorch {torch.__version__} CPU", epoch_torch))
+    except ImportError:
+        print("PyTorch not installed: its row is skipped")
+    if not args.skip_document:
+        contenders.append(("document's per-example loop", epoch_document))
+    for name, fn in contenders:
+        t, final = best_time(fn, params, x, y, args.repeat)
+        rows.append((name, t, max(float(np.abs(a - b).max()) for a, b in zip(final, floor))))
+    with tempfile.TemporaryDirectory() as tmp:
+        hips = run_hips(args.hips, params, x, y, args.repeat, Path(tmp))
+    if hips is None:
+        print(f"HIPS autograd not found in {args.hips}: its row is skipped")
+    else:
+        rows.append(("HIPS autograd", hips[0],
+                     max(float(np.abs(a - b).max()) for a, b in zip(hips[1], floor))))
+    print(f"\none epoch, {len(x)} MNIST images, 784-30-10 sigmoid, quadratic cost, "
+          f"SGD eta={ETA}, batch {BATCH}, one thread")
+    print(f"{'contender':32s} {'seconds':>8s} {'x floor':>8s} {'max |W - W_floor|':>18s}")
+    for name, t, err in rows:
+        print(f"{name:32s} {t:8.3f} {t / floor_time:8.2f} {err:18.1e}")
+
+
+if __name__ == "__main__":
+    main()
