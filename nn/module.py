@@ -7,17 +7,20 @@ with an underscore are private working state and are not walked.
 
 Checkpoints are .npz files. Saving writes a temporary file in the same folder and renames it
 over the target, so a crash mid-save leaves the old checkpoint intact; loading uses
-allow_pickle=False and checks every name and shape before changing anything.
+allow_pickle=False and checks every name and shape before changing anything. A process killed
+outright mid-save (SIGKILL, power loss) cannot remove its temporary file: a hidden
+`.NAME.XXXXXXXX.tmp` may be left beside the target. Nothing reads it; it is safe to delete.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +86,9 @@ class Module:
         Nothing changes unless everything matches: a missing or unexpected name, or a shape
         that differs, raises CheckpointError naming `source`, the parameter and both shapes.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict needs a dict of arrays keyed by parameter name, "
+                            f"got {type(state).__name__}")
         params = self.named_parameters()
         arrays = _checked(params, state, source)
         for (_, p), arr in zip(params, arrays):
@@ -94,13 +100,13 @@ class Module:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the parameters to `path` (.npz) atomically; returns the path written."""
-        path = Path(path)
+        path = _path(path, "save")
         _write_atomic(path, self.state_dict())
         return path
 
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Read parameters saved by `save` (allow_pickle=False); errors name the file."""
-        path = Path(path)
+        path = _path(path, "load")
         return self.load_state_dict(_read_npz(path), source=str(path))
 
 
@@ -138,6 +144,12 @@ def _walk(obj: Any, name: str) -> Iterator[tuple[str, Parameter]]:
 
 # ---- checkpoints ---------------------------------------------------------------------------
 
+def _path(path: Any, verb: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{verb} needs a file path (str or Path), got {type(path).__name__}")
+    return Path(path)
+
+
 def _checked(params: list[tuple[str, Parameter]], state: dict[str, Any], source: str
              ) -> list[np.ndarray]:
     """The arrays of `state` in parameter order, after checking names, dtypes and shapes."""
@@ -153,7 +165,10 @@ def _checked(params: list[tuple[str, Parameter]], state: dict[str, Any], source:
         raise CheckpointError(f"{source} does not fit this model: {'; '.join(parts)}")
     arrays = []
     for name, p in params:
-        arr = np.asarray(state[name])
+        try:
+            arr = np.asarray(state[name])
+        except ValueError as e:
+            raise CheckpointError(f"{source}: parameter {name!r} is not an array: {e}") from None
         want = np.shape(p.data)
         if arr.dtype.kind not in "fiub":
             raise CheckpointError(f"{source}: parameter {name!r} holds {arr.dtype} data, "
@@ -190,17 +205,26 @@ def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"cannot save {path}: it is a folder; give a "
+                                              f"file name such as {path / 'model.npz'}")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            text = f"cannot save {path} (any previous file is unchanged): {e.strerror or e}"
+            # OSError(errno, text) builds the matching subclass (PermissionError, ...).
+            raise (OSError(e.errno, text) if e.errno else OSError(text)) from None
         raise
     _sync_folder(folder)
 
