@@ -79,11 +79,16 @@ def make_rng(seed: int | None = None, rng: np.random.Generator | None = None
         return rng
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__} ({seed!r})")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be zero or positive, got {seed}")
     return np.random.default_rng(seed)
 
 
 def check_sizes(sizes: Any, what: str) -> list[int]:
     """Layer widths as a list of positive ints, or a ValueError saying which one is wrong."""
+    if isinstance(sizes, (str, bytes)):
+        raise TypeError(f"{what} sizes must be a sequence of ints such as [784, 30, 10], got "
+                        f"the string {sizes!r}")
     try:
         sizes = list(sizes)
     except TypeError:

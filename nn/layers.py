@@ -111,7 +111,11 @@ class Linear(Module):
         shape = getattr(x, "shape", None)
         if not shape or shape[-1] != self.in_features:
             x = self._checked_input(x)
-        return linear(x, self.weight, self.bias)
+        try:
+            return linear(x, self.weight, self.bias)
+        except TypeError:  # strings or objects in an ndarray: numpy's message names no layer
+            raise TypeError(f"{self!r} needs numeric input, got an array of dtype "
+                            f"{np.asarray(x).dtype}") from None
 
     def _checked_input(self, x: Any) -> Any:
         """x as an array or Tensor of width in_features, or a ValueError naming both."""

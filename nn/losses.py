@@ -65,6 +65,9 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         raise ValueError(f"cross_entropy expects logits of shape (m, k) or (k,), got shape "
                          f"{z.shape}")
     raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if z.size == 0:
+        raise ValueError(f"cross_entropy: logits of shape {z.shape} hold no examples or no "
+                         "classes: nothing to average over")
     if raw.shape != z.shape[:-1]:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
@@ -79,6 +82,10 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
     Labels must be integer class indices in 0..num_classes − 1 (a TypeError or ValueError
     says which are not).
     """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
     raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
     if raw.dtype.kind not in "iu":
         whole = raw.dtype.kind == "f" and np.all(raw == np.round(raw))
@@ -108,15 +115,29 @@ def _pair(a: Any, y: Any, name: str) -> tuple[Tensor, Any]:
     if not isinstance(a, Tensor):
         a = Tensor(a)
     if not isinstance(y, (Tensor, np.ndarray)):
-        y = np.asarray(y, dtype=np.float64)
+        y = _target(y, name)
+    elif y.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: targets must be numbers, got an array of dtype {y.dtype}")
     if a.shape != y.shape:
         raise ValueError(f"{name}: prediction shape {a.shape} and target shape {y.shape} differ "
                          "(targets are never broadcast; reshape one of them)")
+    if a.size == 0:
+        raise ValueError(f"{name}: predictions of shape {a.shape} hold no entries: nothing to "
+                         "average over")
     return a, y
+
+
+def _target(y: Any, name: str) -> np.ndarray:
+    """Array-like targets as float64, or an error saying why they are not numbers."""
+    try:
+        return np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}: targets must be numbers in a rectangular array, got "
+                        f"{type(y).__name__} ({e})") from None
 
 
 def _in_unit_interval(a: Any, name: str, what: str, hint: str) -> None:
     data = a.data if isinstance(a, Tensor) else np.asarray(a, dtype=np.float64)
     if data.size and not (data.min() >= 0.0 and data.max() <= 1.0):
-        raise ValueError(f"{name}: {what} must lie in [0, 1], got values from {data.min()!r} "
-                         f"to {data.max()!r}{hint}")
+        raise ValueError(f"{name}: {what} must lie in [0, 1], got values from "
+                         f"{float(data.min())!r} to {float(data.max())!r}{hint}")
