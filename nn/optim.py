@@ -52,7 +52,9 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
-        if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating)):
+            raise TypeError(f"SGD momentum must be a number, got {type(momentum).__name__}")
+        if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
         self._velocity: list[np.ndarray | None] = [None] * len(self.params)
@@ -104,7 +106,9 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         b1, b2 = _checked_betas(betas)
-        if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)):
+            raise TypeError(f"Adam eps must be a number, got {type(eps).__name__}")
+        if not (eps > 0 and math.isfinite(eps)):
             raise ValueError(f"Adam eps must be a positive number, got {eps!r}")
         self.betas = (b1, b2)
         self.eps = float(eps)
@@ -162,6 +166,9 @@ def _checked_params(params: Iterable[Tensor], who: str) -> list[Tensor]:
         if not isinstance(p, Tensor):
             raise TypeError(f"{who} parameter {i} is a {type(p).__name__}, not a Tensor "
                             "(Values are updated by hand: p.data -= lr * p.grad)")
+        if not p.is_leaf:
+            raise ValueError(f"{who} parameter {i} was computed by {p.op!r}, not made by you: "
+                             "only leaf Tensors keep a gradient to step along")
     if len({id(p) for p in params}) != len(params):
         raise ValueError(f"{who} got the same parameter more than once; it would be updated "
                          "twice per step")
