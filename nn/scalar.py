@@ -35,6 +35,14 @@ class _Same:
 _SAME: Any = _Same()
 
 
+def _numbers(xs: Any) -> list[float]:
+    """Weights as floats, or a TypeError naming what is not a number."""
+    try:
+        return [float(x) for x in xs]
+    except (TypeError, ValueError):
+        raise TypeError(f"weights and biases must be numbers, got {xs!r:.60}") from None
+
+
 def _apply(name: str, z: Value) -> Value:
     if name == "identity":
         return z
@@ -68,11 +76,14 @@ class Neuron(Module):
         return neuron
 
     def _set(self, weights: Sequence[float], bias: float, activation: str | None) -> None:
-        self.w = [Value(float(wi), label=f"w{i + 1}") for i, wi in enumerate(weights)]
-        self.b = Value(float(bias), label="b")
+        self.w = [Value(wi, label=f"w{i + 1}") for i, wi in enumerate(_numbers(weights))]
+        self.b = Value(_numbers([bias])[0], label="b")
         self.activation = _checked_activation(activation)
 
     def __call__(self, x: Sequence[Any]) -> Value:
+        if not hasattr(x, "__len__"):
+            raise TypeError(f"{self!r} takes a sequence of {len(self.w)} inputs, got "
+                            f"{type(x).__name__}")
         if len(x) != len(self.w):
             raise ValueError(f"{self!r} expects {len(self.w)} inputs, got {len(x)}")
         return _apply(self.activation, value_dot(self.w, x) + self.b)
@@ -97,8 +108,12 @@ class Layer(Module):
     @classmethod
     def from_arrays(cls, weight: Any, bias: Any, activation: str | None = "sigmoid") -> Layer:
         """A layer whose neuron j has weights weight[j] and bias bias[j] (weight is (out, in))."""
-        w = np.asarray(weight, dtype=np.float64)
-        b = np.asarray(bias, dtype=np.float64).reshape(-1)
+        try:
+            w = np.asarray(weight, dtype=np.float64)
+            b = np.asarray(bias, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Layer needs numbers in weight (out, in) and bias (out,): {e}"
+                            ) from None
         if w.ndim != 2 or w.shape[0] != b.shape[0]:
             raise ValueError(f"Layer needs weight (out, in) and bias (out,), got shapes "
                              f"{w.shape} and {b.shape}")
@@ -140,8 +155,15 @@ class ScalarMLP(Module):
 
     def _build(self, weights: Sequence[Any], biases: Sequence[Any], hidden: str,
                output: str | None) -> None:
+        if len(weights) != len(biases) or not len(weights):
+            raise ValueError(f"ScalarMLP needs as many biases as weights (at least one), got "
+                             f"{len(weights)} and {len(biases)}")
         acts = [hidden] * (len(weights) - 1) + [output]
         self.layers = [Layer.from_arrays(w, b, a) for w, b, a in zip(weights, biases, acts)]
+        for i, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
+            if len(a.neurons) != len(b.neurons[0].w):
+                raise ValueError(f"layer {i} gives {len(a.neurons)} outputs but layer {i + 1} "
+                                 f"takes {len(b.neurons[0].w)} inputs")
         self.activation = _checked_activation(hidden)
         self.output_activation = output
         self.sizes = [len(self.layers[0].neurons[0].w)] + [len(la.neurons) for la in self.layers]
