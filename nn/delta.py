@@ -143,14 +143,36 @@ def update_mini_batch(weights: Sequence[Any], biases: Sequence[Any], x: Any, y: 
     w ← w − (η / m) Σ δ aᵀ and b ← b − (η / m) Σ δ over the m examples (rows) of x. The
     defaults are the document's network: sigmoid everywhere, quadratic cost.
     """
-    ws = [np.asarray(w, dtype=np.float64) for w in weights]
-    bs = [np.asarray(b, dtype=np.float64) for b in biases]
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating, np.integer)):
+        raise TypeError(f"eta must be a number, got {type(eta).__name__} ({eta!r})")
+    if not (np.isfinite(eta) and eta >= 0):
+        raise ValueError(f"eta (the learning rate) must be a finite number >= 0, got {eta!r}")
+    ws, bs = _arrays(weights, biases)
     acts = [activation] * (len(ws) - 1) + [_name(output_activation)]
     flat = [b.reshape(-1) for b in bs]
     nabla_w, nabla_b, _, _, m = _run(ws, flat, acts, x, y, loss)
     new_w = [w - (eta / m) * nw for w, nw in zip(ws, nabla_w)]
     new_b = [b - (eta / m) * nb.reshape(b.shape) for b, nb in zip(bs, nabla_b)]
     return new_w, new_b
+
+
+def _arrays(weights: Sequence[Any], biases: Sequence[Any]) -> tuple[Arrays, Arrays]:
+    """Weights (out, in) and biases (out,) as float arrays whose layers fit together."""
+    try:
+        ws = [np.asarray(w, dtype=np.float64) for w in weights]
+        bs = [np.asarray(b, dtype=np.float64) for b in biases]
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"weights and biases must be numeric arrays: {e}") from None
+    if not ws or len(ws) != len(bs):
+        raise ValueError(f"need as many biases as weights (at least one), got {len(ws)} "
+                         f"and {len(bs)}")
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        fits = w.ndim == 2 and b.size == w.shape[0] and (i == 0 or w.shape[1] == len(bs[i - 1]))
+        if not fits:
+            raise ValueError(f"layer {i}: weight of shape {w.shape} and bias of shape "
+                             f"{b.shape} do not fit (weight (out, in), bias (out,), in = the "
+                             "previous layer's out)")
+    return ws, bs
 
 
 def network(model: MLP) -> tuple[Arrays, Arrays, list[str]]:
@@ -340,8 +362,13 @@ def _check_combination(loss: str, acts: Sequence[str]) -> None:
 
 def _batch(x: Any, y: Any, loss: str, weights: Arrays) -> tuple[np.ndarray, np.ndarray]:
     """x and y as a batch of rows (one example becomes a batch of one)."""
-    x = np.asarray(x.data if hasattr(x, "data") else x, dtype=np.float64)
-    y = np.asarray(y.data if hasattr(y, "data") else y)
+    try:
+        x = np.asarray(x.data if hasattr(x, "data") else x, dtype=np.float64)
+        y = np.asarray(y.data if hasattr(y, "data") else y)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"x and y must be numeric arrays: {e}") from None
+    if x.size == 0:
+        raise ValueError(f"x of shape {x.shape} holds no examples: nothing to average over")
     if x.ndim == 1:
         x = x[None, :]
         y = y[None] if loss == "cross_entropy" else y.reshape(1, *y.shape)

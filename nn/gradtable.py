@@ -55,6 +55,8 @@ def model_loss(model: MLP, x: Any, y: Any, loss: str = "mse") -> Callable[..., T
     cost = _loss_fn(loss)
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
     y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if x.dtype.kind not in "fiub" or y.dtype.kind not in "fiub":
+        raise TypeError(f"x and y must be numbers, got arrays of dtype {x.dtype} and {y.dtype}")
     first = model.parameters()[0]
     cast: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
 
