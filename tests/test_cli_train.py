@@ -97,6 +97,12 @@ def test_bad_options_give_one_line(capsys, options, message):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_output_path_that_is_a_folder(capsys, tmp_path):
+    status, out, err = _run(capsys, "--json", str(tmp_path))
+    assert status == 2 and out == ""
+    assert err == f"deltagrad train: error: --json {tmp_path} is a folder; give a file name\n"
+
+
 def test_folder_without_mnist_files_names_the_file(capsys, tmp_path):
     status, _, err = _run(capsys, "--data", str(tmp_path))
     assert status == 2 and "train-images-idx3-ubyte.gz" in err and err.count("\n") == 1

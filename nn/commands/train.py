@@ -156,6 +156,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if path is None:
             continue
         folder = Path(path).parent
+        if Path(path).is_dir():
+            raise CommandError(f"--{flag} {path} is a folder; give a file name")
         if not folder.is_dir():
             raise CommandError(f"--{flag} {path}: folder {folder} does not exist")
         if not os.access(folder, os.W_OK):
