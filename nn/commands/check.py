@@ -102,6 +102,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
                            f"{args.eps_max:g}")
     if args.batch < 1:
         raise CommandError(f"--batch must be at least 1, got {args.batch}")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be zero or positive, got {args.seed}")
     if args.loss == "cross_entropy" and sizes[-1] < 2:
         raise CommandError(f"cross_entropy needs at least 2 output classes, --sizes ends in "
                            f"{sizes[-1]}")
@@ -112,6 +114,8 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     for flag, path in (("--json", args.json), ("--plot", args.plot)):
         if path and not Path(path).parent.is_dir():
             raise CommandError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+        if path and Path(path).is_dir():
+            raise CommandError(f"{flag} {path} is a folder; give a file name")
     return cfg
 
 

@@ -52,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {str(out)!r} is a file, not a folder")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be zero or positive, got {args.seed}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"--out {str(out)!r}: cannot create the folder "
+                           f"({e.strerror or e})") from None
     graphs = {}
     if args.what in ("neuron", "all"):
         graphs["neuron"] = (neuron_loss(), None)
