@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nn.losses import one_hot
+
 PIXELS = 28 * 28
 CLASSES = 10
 IMAGES_MAGIC = 2051  # 0x0803: unsigned bytes, 3 dimensions (count, rows, columns)
@@ -78,20 +80,6 @@ def load_mnist(folder: str | Path | None = None) -> MNIST:
     where = {key: str(path) for key, path in paths.items()}
     return MNIST(train=_split(arrays, "train", where), test=_split(arrays, "test", where),
                  source=str(folder))
-
-
-def one_hot(labels: np.ndarray, classes: int = CLASSES) -> np.ndarray:
-    """Integer labels (n,) as float64 one-hot rows (n, classes)."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise ValueError(f"one_hot needs a 1-D array of integer labels, got dtype "
-                         f"{labels.dtype} and shape {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"labels must lie in 0..{classes - 1}, got values from "
-                         f"{labels.min()} to {labels.max()}")
-    out = np.zeros((len(labels), classes))
-    out[np.arange(len(labels)), labels] = 1.0
-    return out
 
 
 # ---- shuffling and batching ---------------------------------------------------------------

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, no_grad
-from nn.data import CLASSES, Split, as_rng, batch_slices, one_hot
-from nn.losses import binary_cross_entropy, cross_entropy, mse_loss
+from nn.data import CLASSES, Split, as_rng, batch_slices
+from nn.losses import binary_cross_entropy, cross_entropy, mse_loss, one_hot
 
 LOSSES = ("mse", "cross_entropy", "bce")
 
