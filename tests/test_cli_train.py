@@ -97,6 +97,17 @@ def test_bad_options_give_one_line(capsys, options, message):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--epochs", "abc"], "argument --epochs: invalid int value: 'abc'"),
+    (["--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
+])
+def test_unparsable_options_give_one_line(capsys, options, message):
+    with pytest.raises(SystemExit) as exit_:
+        main([*QUICK, *options])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+
+
 def test_output_path_that_is_a_folder(capsys, tmp_path):
     status, out, err = _run(capsys, "--json", str(tmp_path))
     assert status == 2 and out == ""
