@@ -155,7 +155,7 @@ def log(x):
     x = np.asarray(x)
     if (x < 0).any():
         raise ValueError(f"log of a negative number: {int((x < 0).sum())} of {x.size} "
-                         f"entries are below zero (smallest {x.min()!r})")
+                         f"entries are below zero (smallest {float(x.min())!r})")
     with np.errstate(divide="ignore"):
         return np.log(x)
 

@@ -29,8 +29,10 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
     except ValueError as e:
         if dtype is not None:  # strings and the like fail the cast: say what they are
             _as_array(data)
-        raise ValueError(f"Tensor needs rectangular numeric data; got {type(data).__name__} "
-                         f"that numpy cannot turn into an array ({e})") from None
+        what = ("has rows of different lengths" if "inhomogeneous" in str(e)
+                else f"cannot become an array ({e})")
+        raise ValueError(f"Tensor needs rectangular numeric data; the {type(data).__name__} "
+                         f"given {what}") from None
     except TypeError as e:
         raise TypeError(f"Tensor cannot hold {type(data).__name__}: {e}") from None
     if arr.dtype.type in _FLOATS:
