@@ -35,20 +35,23 @@ from autograd.value import value_dot, value_sum
 
 FEW = settings(max_examples=60, deadline=None)
 
-# Words of numpy's own messages: an error carrying one of these was not translated at the API.
+# How numpy's own messages begin: an error starting so was not translated at the API (one that
+# starts with our own words may quote numpy's detail after them).
 NUMPY_WORDS = ("ufunc", "gufunc", "operands could not be broadcast", "zero-size array",
-               "inhomogeneous", "could not convert", "object arrays", "list index out of range")
+               "setting an array element", "could not convert", "object arrays",
+               "list index out of range", "expected non-negative", "unsupported operand type(s)",
+               "is out of bounds for array")
 
 
 def expect(fn: Callable[[], Any], kind: type[BaseException], *words: str) -> str:
     """Call fn; it must raise `kind` whose message holds every one of `words` (case-blind)
-    and none of numpy's raw phrases. Returns the message."""
+    and does not begin as numpy's own messages do. Returns the message."""
     with pytest.raises(kind) as info:
         fn()
     message = str(info.value)
     for word in words:
         assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
-    assert not any(w in message for w in NUMPY_WORDS), f"bare numpy message: {message!r}"
+    assert not message.lower().startswith(NUMPY_WORDS), f"bare numpy message: {message!r}"
     return message
 
 
@@ -207,7 +210,7 @@ def test_tensor_of_anything_is_a_float_array_or_a_clear_error(data):
         t = Tensor(data)
     except (TypeError, ValueError) as e:
         assert str(e).startswith("Tensor "), str(e)
-        assert not any(w in str(e) for w in NUMPY_WORDS[:3]), str(e)
+        assert not any(w in str(e) for w in NUMPY_WORDS), str(e)
         return
     assert t.dtype in (np.float64, np.float32)  # never an object, string or int array
 
@@ -233,23 +236,25 @@ def test_garbage_operands_are_refused_by_name(data):
         assert "Tensor" in str(info.value) or "shapes" in str(info.value), str(info.value)
 
 
-def _shape() -> st.SearchStrategy:
-    return st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
-
-
-def _clash(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    try:
-        np.broadcast_shapes(a, b)
-    except ValueError:
-        return True
-    return False
+@st.composite
+def _clashing_shapes(draw: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Two shapes that do not broadcast: equal-aligned axes where both sizes differ and
+    neither is 1, with any extra leading axes on one side."""
+    a = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    b = list(a)
+    i = draw(st.integers(0, len(a) - 1))
+    a[i] = draw(st.integers(2, 4))
+    b[i] = draw(st.integers(2, 4).filter(lambda n: n != a[i]))
+    lead = draw(st.lists(st.integers(1, 3), max_size=2))
+    pair = (tuple(lead + a), tuple(b))
+    return pair if draw(st.booleans()) else pair[::-1]
 
 
 @FEW
-@given(a=_shape(), b=_shape(), op=st.sampled_from(["+", "-", "*", "/", "**"]),
+@given(shapes=_clashing_shapes(), op=st.sampled_from(["+", "-", "*", "/", "**"]),
        raw=st.sampled_from(["none", "left", "right"]))
-def test_shapes_that_do_not_broadcast_are_named(a, b, op, raw):
-    assume(_clash(a, b))
+def test_shapes_that_do_not_broadcast_are_named(shapes, op, raw):
+    a, b = shapes
     x = np.ones(a) if raw == "left" else Tensor(np.ones(a), requires_grad=True)
     y = np.ones(b) if raw == "right" else Tensor(np.ones(b), requires_grad=True)
     message = expect(lambda: eval(f"x {op} y", {"x": x, "y": y}), ValueError,
