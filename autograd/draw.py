@@ -321,15 +321,20 @@ def pipe(graph: graphviz.Digraph, fmt: str) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write data to path through a temporary file beside it: whole or not at all. A failure
+    (full disk, no permission) is the same kind of OSError, naming path."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            text = f"cannot write {path}: {e.strerror or e}"
+            raise (OSError(e.errno, text) if e.errno else OSError(text)) from None
         raise
 
 

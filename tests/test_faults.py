@@ -216,3 +216,17 @@ def test_the_cli_reports_a_full_disk_in_one_line(tmp_path, monkeypatch, capsys):
     assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("deltagrad train: error: [Errno 28] cannot save")
     assert str(out) in err and not out.exists()
+
+
+def test_a_picture_on_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    from autograd import Value
+    from autograd.draw import render
+
+    path = render(Value(2.0, label="a") * 3, tmp_path / "g.dot")
+    old = path.read_bytes()
+    monkeypatch.setattr(os, "replace", _no_space)
+    with pytest.raises(OSError) as info:
+        render(Value(5.0, label="b") * 3, path)
+    assert info.value.errno == errno.ENOSPC and str(path) in str(info.value)
+    monkeypatch.undo()
+    assert path.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]
