@@ -370,7 +370,8 @@ class Tensor(Node):
         try:
             return rules.getitem(self, index)
         except IndexError as e:
-            raise IndexError(f"index {index!r} is out of range for a tensor of shape "
+            what = "out of range" if "out of bounds" in str(e) else "not an index"
+            raise IndexError(f"index {index!r} is {what} for a tensor of shape "
                              f"{self.shape}: {e}") from None
 
     # ---- gradients ----
