@@ -80,6 +80,9 @@ class History:
 
 def evaluate(model: Callable[[Any], Tensor], data: Split, chunk: int = 10_000) -> int:
     """The number of examples whose largest output is the right label (the document's)."""
+    _check_split(data, "data")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     correct = 0
     with no_grad():
         for k in range(0, len(data), chunk):
@@ -102,6 +105,15 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    _check_split(data, "data")
+    if test is not None:
+        _check_split(test, "test")
+    if not len(data):
+        raise ValueError("the training data is empty: no examples to train on")
+    if not (callable(getattr(optimizer, "zero_grad", None))
+            and callable(getattr(optimizer, "step", None))):
+        raise TypeError(f"optimizer must have zero_grad() and step() (nn.SGD, nn.Adam), got "
+                        f"{type(optimizer).__name__}")
     cost, targets = _loss(loss, data.labels)
     rng = as_rng(seed)
     cuts = batch_slices(len(data), batch_size)
@@ -156,6 +168,16 @@ def _loss(name: str, labels: np.ndarray) -> tuple[Callable[[Tensor, Any], Tensor
     if name == "cross_entropy":
         return cross_entropy, np.asarray(labels)
     raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
+
+
+def _check_split(data: Any, name: str) -> None:
+    """A Split, or anything with images and labels of one length, else an error saying so."""
+    if not (hasattr(data, "images") and hasattr(data, "labels")):
+        raise TypeError(f"{name} must be a Split (images, labels), such as load_mnist().train; "
+                        f"got {type(data).__name__}")
+    if len(data.images) != len(data.labels):
+        raise ValueError(f"{name} holds {len(data.images)} images but {len(data.labels)} "
+                         "labels")
 
 
 def _set_mode(model: Any, training: bool) -> None:
