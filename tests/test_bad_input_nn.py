@@ -31,9 +31,10 @@ from nn import (
     mse_loss,
     one_hot,
 )
-from nn.data import batch_slices, batches, load_mnist, read_idx
+from nn.data import Split, batch_slices, batches, load_mnist, read_idx
 from nn.delta import backprop, check, update_mini_batch
 from nn.gradtable import grad_table, model_gradcheck, model_sweep
+from nn.train import evaluate, train
 
 FEW = settings(max_examples=50, deadline=None)
 
@@ -44,6 +45,18 @@ def _params() -> list[Tensor]:
 
 def _net() -> tuple[list[np.ndarray], list[np.ndarray]]:
     return [np.ones((3, 2)), np.ones((1, 3))], [np.zeros(3), np.zeros(1)]
+
+
+def _split(n: int = 6, labels: int | None = None) -> Split:
+    return Split(np.zeros((n, 4)), np.zeros(n if labels is None else labels, dtype=int))
+
+
+def _train(**kwargs: Any) -> Any:
+    model = MLP([4, 10], seed=0)
+    options = dict(data=_split(), epochs=1, log=None, progress=False) | kwargs
+    data = options.pop("data")
+    optimizer = options.pop("optimizer", SGD(model.parameters(), lr=0.1))
+    return train(model, optimizer, data, **options)
 
 
 CASES: list[tuple[str, Callable[[], Any], type[BaseException], tuple[str, ...]]] = [
@@ -194,6 +207,24 @@ CASES: list[tuple[str, Callable[[], Any], type[BaseException], tuple[str, ...]]]
     ("batch_slices 2.0", lambda: batch_slices(3, 2.0), ValueError, ("positive integer",)),
     ("batches seed", lambda: list(batches(np.ones(3), np.ones(3), 2, rng=-1)), ValueError,
      ("non-negative", "-1")),
+    # the training loop
+    ("train on an array", lambda: _train(data=np.zeros((6, 4))), TypeError,
+     ("Split", "ndarray")),
+    ("train on nothing", lambda: _train(data=_split(0)), ValueError, ("empty",)),
+    ("train mismatched split", lambda: _train(data=_split(6, labels=5)), ValueError,
+     ("6 images", "5 labels")),
+    ("train without optimizer", lambda: _train(optimizer=None), TypeError,
+     ("zero_grad()", "step()", "NoneType")),
+    ("train loss name", lambda: _train(loss="hinge"), ValueError,
+     ("'hinge'", "mse", "cross_entropy", "bce")),
+    ("train epochs", lambda: _train(epochs=-1), ValueError, ("epochs", "-1")),
+    ("train batch size", lambda: _train(batch_size=0), ValueError, ("batch size", "0")),
+    ("train seed", lambda: _train(seed=-2), ValueError, ("seed", "-2")),
+    ("train test split", lambda: _train(test=np.zeros(3)), TypeError, ("test", "Split")),
+    ("evaluate an array", lambda: evaluate(MLP([4, 10]), np.zeros((2, 4))), TypeError,
+     ("Split",)),
+    ("evaluate chunk 0", lambda: evaluate(MLP([4, 10]), _split(), chunk=0), ValueError,
+     ("chunk", "0")),
 ]
 
 
