@@ -44,7 +44,7 @@ CASES: list[tuple[str, str]] = [
     ("train --init zeros", "invalid choice: 'zeros'"),
     ("train --preset book", "invalid choice: 'book'"),
     ("train --data /no/such/folder", "--data /no/such/folder: no such folder"),
-    ("train --data {file}", "--data {file}"),
+    ("train --data {file}", "--data {file}: is a file, not a folder"),
     ("train --data {empty}", "{empty}/train-images-idx3-ubyte.gz"),
     ("train --data {corrupt}", "{corrupt}/train-labels-idx1-ubyte.gz: truncated"),
     ("train --save /no/such/folder/w.npz", "folder /no/such/folder does not exist"),

@@ -174,8 +174,9 @@ def _load(folder: str | None, limit: int | None) -> Any:
     from nn.data import MNIST, Split, load_mnist
 
     if folder is not None and not Path(folder).is_dir():
-        raise CommandError(f"--data {folder}: no such folder (it should hold the four MNIST "
-                           "IDX .gz files)")
+        what = "is a file, not a folder" if Path(folder).exists() else "no such folder"
+        raise CommandError(f"--data {folder}: {what} (it should hold the four MNIST IDX .gz "
+                           "files)")
     data = load_mnist(folder)
     if limit is None:
         return data
