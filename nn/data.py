@@ -9,6 +9,7 @@ the labels as integers 0-9, the layout the document's network is trained on.
 from __future__ import annotations
 
 import gzip
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -71,7 +72,7 @@ def load_mnist(folder: str | Path | None = None) -> MNIST:
     """
     if folder is None:
         return _load_bundled()
-    folder = Path(folder)
+    folder = _path(folder, "load_mnist")
     if not folder.is_dir():
         raise FileNotFoundError(f"MNIST folder not found: {folder} (it should hold "
                                 f"{', '.join(FILES.values())})")
@@ -128,6 +129,12 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int,
 
 # ---- reading files ------------------------------------------------------------------------
 
+def _path(path: object, who: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{who} needs a path (str or Path), got {type(path).__name__}")
+    return Path(path)
+
+
 def _find(folder: Path, name: str) -> Path:
     """The file `name` in folder, or its decompressed twin (same name without .gz)."""
     for path in (folder / name, folder / name.removesuffix(".gz")):
@@ -143,7 +150,7 @@ def read_idx(path: str | Path, magic: int | None = None) -> np.ndarray:
     on one of the two. A missing file raises FileNotFoundError; a wrong magic number, a
     truncated body or trailing bytes raise MNISTFormatError naming the file.
     """
-    path = Path(path)
+    path = _path(path, "read_idx")
     if not path.is_file():
         raise FileNotFoundError(f"MNIST file not found: {path}")
     raw = _read_bytes(path)

@@ -258,6 +258,8 @@ def test_files_that_are_not_mnist_are_named(tmp_path):
     MLP([2, 1]).save(tmp_path / "w.npz")
     expect(lambda: load_mnist(tmp_path / "w.npz"), FileNotFoundError, "w.npz")
     expect(lambda: read_idx(tmp_path / "w.npz"), ValueError, "w.npz", "magic number")
+    expect(lambda: load_mnist(3), TypeError, "load_mnist", "path", "int")
+    expect(lambda: read_idx(None), TypeError, "read_idx", "path", "NoneType")
 
 
 # ---- hypothesis ---------------------------------------------------------------------------
