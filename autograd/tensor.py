@@ -301,7 +301,8 @@ class Tensor(Node):
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The average over axis (all axes when None)."""
         axis = _axis(axis, self.ndim)
-        n = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        n = self.size if axis is None or not self.ndim else int(
+            np.prod([self.shape[a] for a in axis]))
         if n == 0:
             raise ValueError(f"mean over no entries: the tensor has shape {self.shape}")
         return rules.sum_(self, axis, keepdims) / n
