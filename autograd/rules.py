@@ -202,6 +202,10 @@ def tanh_vjp(g, out, x):
     return (g * (1 - out * out),)
 
 
+# Below these, e⁻ˣ would overflow (float64: 709.78, float32: 88.7).
+_EXP_SAFE = {np.float64: -700.0, np.float32: -80.0}
+
+
 @primitive
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), exact and silent at any x."""
@@ -210,11 +214,18 @@ def sigmoid(x):
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    # e = e^(−|x|) ≤ 1 never overflows; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below, exact
-    # into the subnormal range. Computed in place: this runs twice per layer in training.
     x = np.asarray(x)
     if x.ndim == 0 or x.dtype.kind != "f":  # ints, and 0-d arrays (ufuncs give them as scalars)
         return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
+    if x.size and x.min() > _EXP_SAFE[x.dtype.type]:
+        # The common case, in place (this runs twice per layer in training): e⁻ˣ cannot
+        # overflow, so 1 / (1 + e⁻ˣ) is accurate to an ulp.
+        t = np.negative(x)
+        np.exp(t, out=t)
+        t += 1.0
+        return np.reciprocal(t, out=t)
+    # e = e^(−|x|) ≤ 1 never overflows; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below, exact
+    # into the subnormal range and for −inf.
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)
@@ -461,7 +472,11 @@ def matmul_vjp(g, out, x, y, needs=(True, True)):
 @primitive
 def linear(x, w, b):
     """x @ wᵀ + b: a dense layer with weights (out, in) as in the document, a batch in rows."""
-    return x @ w.T + b
+    out = x @ w.T
+    if out.ndim and out.dtype == np.result_type(out, b):
+        out += b  # in place: saves a pass and an array per layer
+        return out
+    return out + b
 
 
 @linear.defvjp
