@@ -85,6 +85,7 @@ def test_presets_and_overrides():
     (["--lr", "-3"], "--lr must be a positive number, got -3"),
     (["--epochs", "0"], "--epochs must be at least 1, got 0"),
     (["--weight-decay", "-1"], "--weight-decay must be zero or positive"),
+    (["--threads", "0"], "--threads must be at least 1, got 0"),
     (["--train-limit", "99999"], "--train-limit 99999 is more than the 10000 training images"),
     (["--data", "/no/such/folder"], "--data /no/such/folder: no such folder"),
     (["--save", "/no/such/folder/w.npz"], "--save /no/such/folder/w.npz: folder /no/such/folder "
@@ -154,3 +155,24 @@ def test_full_mnist_folder(capsys):
     assert status == 0
     correct = int(re.search(r"^Epoch 0: (\d+) / 10000$", out, flags=re.MULTILINE).group(1))
     assert correct > 6000
+
+
+def test_training_runs_with_one_blas_thread_by_default(capsys, monkeypatch):
+    """Mini-batches of 10 gain nothing from BLAS threads, and on a busy machine extra threads
+    slow training down severalfold, so `deltagrad train` limits BLAS to --threads (1)."""
+    from threadpoolctl import threadpool_info
+
+    import nn.train
+
+    seen = []
+    original = nn.train.train
+
+    def spy(*args, **kwargs):
+        seen.append([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(nn.train, "train", spy)
+    assert _run(capsys)[0] == 0
+    if not seen[0]:
+        pytest.skip("threadpoolctl finds no BLAS library in this numpy build")
+    assert all(n == 1 for n in seen[0])

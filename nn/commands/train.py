@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from nn.cli import CommandError
 
 LOSSES = ("mse", "cross_entropy", "bce")
@@ -71,6 +73,9 @@ def register(subparsers: Any) -> None:
                    help="draw loss and accuracy curves to an image (needs matplotlib)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when stdout is a terminal)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="BLAS threads (1: mini-batches are too small to gain from more, and "
+                        "extra threads slow training down on a busy machine)")
     p.set_defaults(run=run)
 
 
@@ -89,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     from nn.train import train
 
     cfg = config(args)
+    if args.threads < 1:
+        raise CommandError(f"--threads must be at least 1, got {args.threads}")
     _check_outputs(args)
     data = _load(args.data, cfg["train_limit"])
     model, optimizer = build(cfg)
@@ -96,9 +103,10 @@ def run(args: argparse.Namespace) -> int:
           f"{cfg['optimizer']} lr={cfg['lr']:g}, batch {cfg['batch_size']}, init "
           f"{cfg['init']}, seed {cfg['seed']}) on {len(data.train)} images from "
           f"{data.source}; testing on {len(data.test)}")
-    history = train(model, optimizer, data.train, epochs=cfg["epochs"],
-                    batch_size=cfg["batch_size"], loss=cfg["loss"], test=data.test,
-                    seed=cfg["seed"], progress=args.progress)
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        history = train(model, optimizer, data.train, epochs=cfg["epochs"],
+                        batch_size=cfg["batch_size"], loss=cfg["loss"], test=data.test,
+                        seed=cfg["seed"], progress=args.progress)
     _summary(history)
     _write(args, cfg, model, history)
     return 0
