@@ -36,7 +36,8 @@ def load(data: str | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     """n training images as rows in [0, 1] and their one-hot targets."""
     from nn.data import load_mnist
 
-    folder = data or ("../shared/data/mnist" if Path("../shared/data/mnist").is_dir() else None)
+    beside = HERE.parent.parent / "shared" / "data" / "mnist"  # a checkout beside the data
+    folder = data or (str(beside) if beside.is_dir() else None)
     ds = load_mnist(folder) if folder else load_mnist()
     x, labels = ds.train.images[:n], ds.train.labels[:n]
     return x, np.eye(10)[labels]

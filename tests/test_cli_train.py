@@ -16,7 +16,9 @@ from nn import MLP
 from nn.cli import build_parser, main
 from nn.commands.train import NIELSEN_DECAY, config
 
-FULL = Path("/work/shared/data/mnist")
+# Full MNIST, where a checkout sits beside the data (as in CI), or where DELTAGRAD_MNIST says.
+FULL = Path(os.environ.get("DELTAGRAD_MNIST",
+                          Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 QUICK = ["train", "--epochs", "1", "--train-limit", "300"]
 
 

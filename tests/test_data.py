@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from nn.data import (
     read_idx,
 )
 
-FULL = Path("/work/shared/data/mnist")
+# Full MNIST, where a checkout sits beside the data (as in CI), or where DELTAGRAD_MNIST says.
+FULL = Path(os.environ.get("DELTAGRAD_MNIST",
+                          Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 
 
 # ---- synthetic IDX files ------------------------------------------------------------------

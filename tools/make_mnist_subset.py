@@ -1,7 +1,7 @@
 """Build nn/datasets/mnist_subset.npz, the MNIST subset bundled with the package.
 
-    python tools/make_mnist_subset.py --source /work/shared/data/mnist
-    python tools/make_mnist_subset.py --source /work/shared/data/mnist --check
+    python tools/make_mnist_subset.py --source ../shared/data/mnist
+    python tools/make_mnist_subset.py --source ../shared/data/mnist --check
 
 The subset is drawn from the four canonical IDX files: numpy's PCG64 generator seeded with
 --seed picks --train training and --test test images without replacement, and they are kept
