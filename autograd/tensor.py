@@ -404,7 +404,7 @@ class Tensor(Node):
             if self.data.size != 1:
                 raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
                                    "of the same shape (only one-entry outputs default to 1)")
-            return np.ones_like(self.data)
+            return np.array(1.0, dtype=self.data.dtype).reshape(self.data.shape)
         if isinstance(grad, Tensor):
             g = grad if grad.requires_grad else grad.data.copy()
         else:
