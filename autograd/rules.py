@@ -483,10 +483,14 @@ def linear(x, w, b):
 def linear_vjp(g, out, x, w, b, needs=(True, True, True)):
     """∂(x @ wᵀ + b) = (g @ w, gᵀ @ x, g summed over the batch)"""
     gx = g @ w if needs[0] else None
-    gw = None
+    gw = gb = None
     if needs[1]:
         gw = g.reshape((-1, 1)) * x if x.ndim == 1 else _mT(g) @ x
-    return gx, gw, g
+    if needs[2]:
+        # ∂C/∂b = Σ over the batch of δ: the document's formula, summed here because it is
+        # part of the rule (any other bias shape is left to the driver's unbroadcast).
+        gb = g.reshape((-1, g.shape[-1])).sum(axis=0) if b.ndim == 1 else g
+    return gx, gw, gb
 
 
 def _rows(a) -> int:
