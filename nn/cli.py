@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from nn import __version__
@@ -15,6 +17,38 @@ COMMANDS: tuple[str, ...] = ("train", "draw", "check")
 
 class CommandError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+def parse_sizes(text: str, example: str) -> list[int]:
+    """Layer widths from "784,30,10": two or more positive integers, or a CommandError."""
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise CommandError(f"--sizes must be comma-separated integers like {example}, got "
+                           f"{text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise CommandError(f"--sizes needs at least two positive widths, like {example}; got "
+                           f"{text!r}")
+    return sizes
+
+
+def check_seed(seed: int) -> None:
+    """A seed must be zero or positive (numpy's own message names no option)."""
+    if seed < 0:
+        raise CommandError(f"--seed must be zero or positive, got {seed}")
+
+
+def check_output(flag: str, path: str | None) -> None:
+    """Refuse an output file that could not be written, before any work is done."""
+    if path is None:
+        return
+    folder = Path(path).parent
+    if Path(path).is_dir():
+        raise CommandError(f"{flag} {path} is a folder; give a file name")
+    if not folder.is_dir():
+        raise CommandError(f"{flag} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"{flag} {path}: folder {folder} is not writable")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -66,9 +66,9 @@ def test_a_wrong_rule_fails_and_is_named(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--sizes", "4,x,3"], "--sizes must be two or more positive integers"),
-    (["--sizes", "4"], "--sizes must be two or more"),
-    (["--sizes", "4,0,3"], "positive integers"),
+    (["--sizes", "4,x,3"], "--sizes must be comma-separated integers like 4,5,3"),
+    (["--sizes", "4"], "--sizes needs at least two positive widths"),
+    (["--sizes", "4,0,3"], "positive widths"),
     (["--sizes", "100,100,10"], "keep to 5000 or fewer"),
     (["--eps-min", "1e-2", "--eps-max", "1e-3"], "larger than --eps-max"),
     (["--eps", "0"], "--eps must be a positive number"),

@@ -53,7 +53,7 @@ def test_draw_frames_writes_the_backward_pass_as_pictures_and_a_gif(dot, tmp_pat
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--sizes", "2,x"], "--sizes must be comma-separated whole numbers"),
+    (["--sizes", "2,x"], "--sizes must be comma-separated integers like 2,3,1"),
     (["--sizes", "4"], "--sizes needs at least two positive widths"),
     (["--sizes", "3,0,1"], "--sizes needs at least two positive widths"),
 ])

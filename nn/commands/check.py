@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from nn import cli
 from nn.cli import CommandError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
@@ -102,8 +103,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
                            f"{args.eps_max:g}")
     if args.batch < 1:
         raise CommandError(f"--batch must be at least 1, got {args.batch}")
-    if args.seed < 0:
-        raise CommandError(f"--seed must be zero or positive, got {args.seed}")
+    cli.check_seed(args.seed)
     if args.loss == "cross_entropy" and sizes[-1] < 2:
         raise CommandError(f"cross_entropy needs at least 2 output classes, --sizes ends in "
                            f"{sizes[-1]}")
@@ -111,22 +111,13 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError(f"--loss {args.loss} is defined here for the output activation "
                            f"{OUTPUTS[args.loss] or 'none'}, got {args.output_activation}; "
                            "valid: mse with any, bce with sigmoid, cross_entropy with none")
-    for flag, path in (("--json", args.json), ("--plot", args.plot)):
-        if path and not Path(path).parent.is_dir():
-            raise CommandError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
-        if path and Path(path).is_dir():
-            raise CommandError(f"{flag} {path} is a folder; give a file name")
+    cli.check_output("--json", args.json)
+    cli.check_output("--plot", args.plot)
     return cfg
 
 
 def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",")]
-    except ValueError:
-        sizes = []
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise CommandError(f"--sizes must be two or more positive integers separated by "
-                           f"commas, like 4,5,3; got {text!r}")
+    sizes = cli.parse_sizes(text, "4,5,3")
     n = sum(a * b + b for a, b in itertools.pairwise(sizes))
     if n > MAX_PARAMS:
         raise CommandError(f"--sizes {text} has {n} parameters; the checks difference every "

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nn import cli
 from nn.cli import CommandError
 
 WHAT = ("neuron", "mlp", "all")
@@ -52,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {str(out)!r} is a file, not a folder")
-    if args.seed < 0:
-        raise CommandError(f"--seed must be zero or positive, got {args.seed}")
+    cli.check_seed(args.seed)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.what in ("neuron", "all"):
         graphs["neuron"] = (neuron_loss(), None)
     if args.what in ("mlp", "all"):
-        graphs["mlp"] = mlp_loss(parse_sizes(args.sizes), args.seed)
+        graphs["mlp"] = mlp_loss(cli.parse_sizes(args.sizes, "2,3,1"), args.seed)
     try:
         for name, (loss, clusters) in graphs.items():
             _draw_one(name, loss, clusters, out, args)
@@ -102,17 +102,6 @@ def _has_pillow() -> bool:
     return True
 
 
-def parse_sizes(text: str) -> list[int]:
-    """'2,3,1' -> [2, 3, 1]: at least two positive widths."""
-    try:
-        sizes = [int(s) for s in text.split(",")]
-    except ValueError:
-        raise CommandError(f"--sizes must be comma-separated whole numbers such as 2,3,1; "
-                           f"got {text!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise CommandError(f"--sizes needs at least two positive widths (input, ..., "
-                           f"output), got {text!r}")
-    return sizes
 
 
 def neuron_loss() -> Any:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from nn import cli
 from nn.cli import CommandError
 
 LOSSES = ("mse", "cross_entropy", "bce")
@@ -129,13 +129,7 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_sizes(text: str) -> list[int]:
     """"784,30,10" as [784, 30, 10], checked for MNIST: 784 inputs, 10 outputs."""
-    try:
-        sizes = [int(s) for s in text.split(",")]
-    except ValueError:
-        raise CommandError(f"--sizes must be comma-separated integers like 784,30,10, got "
-                           f"{text!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise CommandError(f"--sizes needs at least two positive widths, got {text!r}")
+    sizes = cli.parse_sizes(text, "784,30,10")
     if sizes[0] != 784:
         raise CommandError(f"--sizes must start with 784 (28x28 MNIST pixels), got {sizes[0]}")
     if sizes[-1] != 10:
@@ -153,23 +147,13 @@ def _check(cfg: dict[str, Any]) -> None:
     if not (math.isfinite(cfg["weight_decay"]) and cfg["weight_decay"] >= 0):
         raise CommandError(f"--weight-decay must be zero or positive, got "
                            f"{cfg['weight_decay']:g}")
-    if cfg["seed"] < 0:
-        raise CommandError(f"--seed must be zero or positive, got {cfg['seed']}")
+    cli.check_seed(cfg["seed"])
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse unwritable output paths and a missing matplotlib before training, not after."""
     for flag in ("save", "json", "plot"):
-        path = getattr(args, flag)
-        if path is None:
-            continue
-        folder = Path(path).parent
-        if Path(path).is_dir():
-            raise CommandError(f"--{flag} {path} is a folder; give a file name")
-        if not folder.is_dir():
-            raise CommandError(f"--{flag} {path}: folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise CommandError(f"--{flag} {path}: folder {folder} is not writable")
+        cli.check_output(f"--{flag}", getattr(args, flag))
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
