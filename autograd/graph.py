@@ -11,12 +11,16 @@ nodes is as easy as a chain of ten.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
+
+# Creation order is a topological order: every node is made after its parents.
+_counter = itertools.count()
 
 
 class _GradMode:
@@ -71,6 +75,22 @@ class Node:
     _retains_grads = False
     # Tensors broadcast, so the driver must sum their gradients back to the parent's shape.
     _shaped = False
+    # What .grad holds before any backward: 0.0 for a Value (as in micrograd), None for a Tensor.
+    _empty_grad: Any = None
+
+    def _fill(self, data: Any, requires_grad: bool, label: str, op: Any = None,
+              args: tuple[Any, ...] | None = (), parents: tuple[Node | None, ...] = ()) -> None:
+        """Set every slot: the one place where a node is made whole."""
+        self.data = data
+        self.grad = self._empty_grad
+        self.requires_grad = requires_grad
+        self.label = label
+        self._op = op
+        self._args = args
+        self._parents = parents
+        self._retain = False
+        self._where = None
+        self._seq = next(_counter)
 
     @property
     def is_leaf(self) -> bool:

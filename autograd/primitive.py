@@ -17,7 +17,6 @@ table uses::
 from __future__ import annotations
 
 import inspect
-import itertools
 import os
 import traceback
 from collections.abc import Callable
@@ -29,9 +28,6 @@ from autograd.graph import Node, mode, where_text
 
 # Frames inside the engine are skipped: anomaly mode names the caller's line.
 _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-# Creation order is a topological order: every node is made after its parents.
-_counter = itertools.count()
 
 Rule = Callable[..., tuple[Any, ...]]
 

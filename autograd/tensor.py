@@ -9,7 +9,7 @@ import numpy as np
 
 from autograd import rules
 from autograd.graph import Node, backprop, owned
-from autograd.primitive import Primitive, _counter, apply
+from autograd.primitive import Primitive, apply
 
 _new = object.__new__
 _FLOATS = (np.float64, np.float32)
@@ -106,32 +106,15 @@ class Tensor(Node):
 
     def __init__(self, data: Any, requires_grad: bool = False, *, dtype: Any = None,
                  label: str = "") -> None:
-        self.data = _as_array(data, dtype)
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.label = label
-        self._op = None
-        self._args = ()
-        self._parents = ()
-        self._retain = False
-        self._where = None
-        self._seq = next(_counter)
+        self._fill(_as_array(data, dtype), bool(requires_grad), label)
 
     @classmethod
     def _from_data(cls, data: Any, op: Any = None, args: tuple = (),
                    parents: tuple = ()) -> Tensor:
         """A node around an op's result: tracked when `op` is given, else a constant."""
         t = _new(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
-        t.grad = None
-        t.requires_grad = op is not None
-        t.label = ""
-        t._op = op
-        t._args = args
-        t._parents = parents
-        t._retain = False
-        t._where = None
-        t._seq = next(_counter)
+        t._fill(data if type(data) is np.ndarray else np.asarray(data), op is not None, "", op,
+                args, parents)
         return t
 
     # ---- the array side ----

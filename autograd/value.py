@@ -8,7 +8,7 @@ from typing import Any
 
 from autograd import rules
 from autograd.graph import Node, backprop
-from autograd.primitive import _counter, apply2
+from autograd.primitive import apply2
 
 _new = object.__new__
 
@@ -34,6 +34,7 @@ class Value(Node):
 
     __slots__ = ()
     _retains_grads = True
+    _empty_grad = 0.0
 
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):
@@ -41,32 +42,14 @@ class Value(Node):
         if not isinstance(data, Real):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} "
                             f"({data!r:.40})")
-        self.data = float(data)
-        self.grad = 0.0
-        self.requires_grad = True
-        self.label = label
-        self._op = None
-        self._args = ()
-        self._parents = ()
-        self._retain = False
-        self._where = None
-        self._seq = next(_counter)
+        self._fill(float(data), True, label)
 
     @classmethod
     def _from_data(cls, data: float, op: Any = None, args: tuple = (),
                    parents: tuple = ()) -> Value:
         """A node around an op's result: tracked when `op` is given, else a constant."""
         v = _new(cls)
-        v.data = data
-        v.grad = 0.0
-        v.requires_grad = op is not None
-        v.label = ""
-        v._op = op
-        v._args = args
-        v._parents = parents
-        v._retain = False
-        v._where = None
-        v._seq = next(_counter)
+        v._fill(data, op is not None, "", op, args, parents)
         return v
 
     def __repr__(self) -> str:
