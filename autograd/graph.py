@@ -139,7 +139,7 @@ _creation = attrgetter("_seq")
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum `g` down to `shape`: the adjoint of broadcasting an operand of that shape up to g's.
 
-    This is the one place broadcasting is undone. Written with `.sum` and `.reshape` so it works
+    This is the one place broadcasting is undone. Written with `.sum` alone, so it works
     on ndarrays and, under create_graph, on Tensors.
     """
     if g.shape == shape:

@@ -110,12 +110,7 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
     data = op.fun(*raw)
     if not (tracked and mode.enabled):
         return kind._from_data(data)
-    if op.vjp is None:
-        _no_rule(op)
-    out = kind._from_data(data, op, tuple(raw), tuple(parents))
-    if mode.anomaly:
-        _check_anomaly(op, out)
-    return out
+    return record(kind, op, data, tuple(raw), tuple(parents))
 
 
 def apply2(op: Primitive, x: Node, y: Node) -> Node:

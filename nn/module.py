@@ -9,7 +9,7 @@ Checkpoints are .npz files. Saving writes a temporary file in the same folder an
 over the target, so a crash mid-save leaves the old checkpoint intact; loading uses
 allow_pickle=False and checks every name and shape before changing anything. A process killed
 outright mid-save (SIGKILL, power loss) cannot remove its temporary file: a hidden
-`.NAME.XXXXXXXX.tmp` may be left beside the target. Nothing reads it; it is safe to delete.
+`.NAME.<random>.tmp` may be left beside the target. Nothing reads it; it is safe to delete.
 """
 
 from __future__ import annotations
