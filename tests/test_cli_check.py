@@ -24,6 +24,7 @@ def test_default_run_prints_the_three_experiments(capsys):
 
 
 def test_json_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
     js, png = tmp_path / "check.json", tmp_path / "v.png"
     argv = ["check", "--sizes", "3,4,2", "--activation", "tanh", "--loss", "cross_entropy",
             "--batch", "4", "--seed", "5", "--eps-min", "1e-10", "--eps-max", "1e-2",

@@ -300,6 +300,7 @@ def test_frames_refuse_a_graph_too_big_to_draw_every_node():
 
 
 def test_backward_frames_writes_numbered_pictures_and_a_gif(dot, tmp_path):
+    pytest.importorskip("PIL", reason="the animated GIF needs Pillow")
     x, y = Value(0.5, label="x"), Value(-2.0, label="y")
     out = (x * y).tanh()
     (tmp_path / "frame-099.png").write_bytes(b"old")

@@ -267,6 +267,7 @@ def test_sweep_refuses_bad_settings_and_round_trips():
 
 
 def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
     s = sweep(smooth, np.array([0.3, 1.2]), eps=[1e-1, 1e-4, 1e-8])
     out = plot_sweep([s], tmp_path / "v.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

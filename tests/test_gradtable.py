@@ -156,6 +156,7 @@ def test_unknown_loss_lists_the_valid_ones():
 
 
 def test_the_example_runs_and_draws_its_picture(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
     path = Path(__file__).resolve().parents[1] / "examples" / "gradcheck_experiments.py"
     spec = importlib.util.spec_from_file_location("gradcheck_experiments", path)
     example = importlib.util.module_from_spec(spec)
