@@ -170,11 +170,6 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     rules run on nodes, so the gradients are themselves differentiable. Unless the graph is
     retained, each node's saved inputs are dropped once its rule has run.
     """
-    stop = frozenset(wrt or ())
-    found: dict[Node, Any] = {}
-    pending: dict[Node, Any] = {root: seed}
-    seen: set[int] = set()
-    keep = retain_graph or create_graph
     anomaly = mode.anomaly
     enabled, mode.enabled = mode.enabled, create_graph
     inside, mode.backward = mode.backward, anomaly and create_graph
@@ -182,6 +177,24 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     # of a million nodes, which it would otherwise rescan over and over.
     collecting = gc.isenabled()
     gc.disable()
+    try:
+        found = _pass(root, seed, wrt, create_graph, retain_graph or create_graph, anomaly,
+                      inside)
+    finally:
+        mode.enabled = enabled
+        mode.backward = inside
+        if collecting:
+            gc.enable()
+    return None if wrt is None else [found.get(n) for n in wrt]
+
+
+def _pass(root: Node, seed: Any, wrt: tuple[Node, ...] | None, create_graph: bool,
+          keep: bool, anomaly: bool, inside: bool) -> dict[Node, Any]:
+    """One walk over the graph in reverse topological order; returns the `wrt` gradients."""
+    stop = frozenset(wrt or ())
+    found: dict[Node, Any] = {}
+    pending: dict[Node, Any] = {root: seed}
+    seen: set[int] = set()
     try:
         for node in toposort(root):
             g = pending.pop(node, None)
@@ -225,12 +238,7 @@ def backprop(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
             raise
         raise FloatingPointError(f"the rule of {node.op!r}{where_text(node)} made a "
                                  f"non-finite value while computing its gradient: {e}") from None
-    finally:
-        mode.enabled = enabled
-        mode.backward = inside
-        if collecting:
-            gc.enable()
-    return None if wrt is None else [found.get(n) for n in wrt]
+    return found
 
 
 def _rule(node: Node, op: Any, g: Any, create_graph: bool) -> tuple[Any, ...]:
