@@ -2,9 +2,10 @@
 
 Each primitive is a forward function on raw data (a float or an ndarray) followed at once by
 its vector-Jacobian product `name_vjp(g, out, *args) -> tuple`, one entry per argument, with
-its formula as the docstring. Rules are plain arithmetic on their arguments and call other
-primitives, never numpy directly, so the same rule runs on floats and ndarrays for a first
-derivative, and on Values and Tensors (recording a new graph) for higher derivatives.
+its formula as the docstring. Rules are plain arithmetic on their arguments, their methods
+(.sum, .reshape, .T) and other primitives, never numpy functions, so the same rule runs on
+floats and ndarrays for a first derivative, and on Values and Tensors (recording a new graph)
+for higher derivatives. Masks, which carry no gradient, are taken from the raw data.
 Broadcasting is not the rules' business: the backward driver sums each gradient back to its
 operand's shape.
 """

@@ -437,7 +437,8 @@ def _nonempty(t: Tensor, axis: Any, name: str) -> tuple[int, ...] | None:
 
 
 def _index(index: Any) -> Any:
-    """An index with Tensors replaced by their (integer) data."""
+    """An index as numpy takes it; a Tensor inside it is refused (its float data could mean a
+    mask or positions), and a float array is refused by numpy itself."""
     if isinstance(index, tuple):
         return tuple(_index(i) for i in index)
     if isinstance(index, Tensor):
@@ -445,13 +446,5 @@ def _index(index: Any) -> Any:
                          "integer positions would be ambiguous; index with a numpy array of "
                          "ints or bools (e.g. t.data.astype(int))")
     if isinstance(index, list):
-        return _int_index(np.asarray(index))
+        return np.asarray(index)
     return index
-
-
-def _int_index(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype.kind == "f":
-        if not np.all(arr == np.round(arr)):
-            raise IndexError("a float index array must hold whole numbers")
-        return arr.astype(np.intp)
-    return arr
