@@ -130,6 +130,38 @@ def identity_vjp(g, out, x):
     return (g,)
 
 
+# ---- n-ary scalar sums: one node where a chain of + would make n (Value.value_sum, value_dot)
+
+def _sum_n(*xs):
+    """x₁ + … + xₙ, left to right as a chain of + would add them."""
+    return sum(xs)
+
+
+sum_n = primitive(_sum_n, "sum")
+
+
+@sum_n.defvjp
+def sum_n_vjp(g, out, *xs):
+    """∂(x₁ + … + xₙ) = (g, …, g)"""
+    return (g,) * len(xs)
+
+
+def _dot_n(*xs):
+    """w₁x₁ + … + wₙxₙ for xs = (w₁, …, wₙ, x₁, …, xₙ): a neuron's weighted input."""
+    n = len(xs) // 2
+    return sum(map(operator.mul, xs[:n], xs[n:]))
+
+
+dot_n = primitive(_dot_n, "dot")
+
+
+@dot_n.defvjp
+def dot_n_vjp(g, out, *xs):
+    """∂(Σ wᵢxᵢ) = (g·x₁, …, g·xₙ, g·w₁, …, g·wₙ)"""
+    n = len(xs) // 2
+    return tuple(g * x for x in xs[n:]) + tuple(g * w for w in xs[:n])
+
+
 # ---- elementwise functions ----------------------------------------------------------------
 
 @primitive

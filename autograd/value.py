@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Real
 from typing import Any
 
@@ -156,42 +155,14 @@ class Value(Node):
         backprop(self, seed, create_graph=create_graph, retain_graph=True)
 
 
-def _vsum_fun(*xs: float) -> float:
-    return math.fsum(xs) if len(xs) > 64 else sum(xs)
-
-
-vsum = rules.primitive(_vsum_fun, "sum")
-
-
-@vsum.defvjp
-def vsum_vjp(g, out, *xs):
-    """∂(x₁ + … + xₙ) = (g, …, g)"""
-    return (g,) * len(xs)
-
-
-def _dot_fun(*xs: float) -> float:
-    n = len(xs) // 2
-    return sum(map(float.__mul__, xs[:n], xs[n:]))
-
-
-vdot = rules.primitive(_dot_fun, "dot")
-
-
-@vdot.defvjp
-def vdot_vjp(g, out, *xs):
-    """∂(Σ wᵢxᵢ) = (g·x₁, …, g·xₙ, g·w₁, …, g·wₙ)"""
-    n = len(xs) // 2
-    return tuple(g * x for x in xs[n:]) + tuple(g * w for w in xs[:n])
-
-
 def value_sum(values: Any, start: Any = 0.0) -> Value:
     """Σ values as ONE node with n parents (a fast path for micrograd's `sum(...)`)."""
     items = [_lift(v, "sum") for v in values]
-    if start != 0.0 or isinstance(start, Value):
+    if isinstance(start, Value) or start != 0.0:
         items.append(_lift(start, "sum"))
     if not items:
         return Value._from_data(0.0)
-    return vsum(*items)
+    return rules.sum_n(*items)
 
 
 def value_dot(ws: Any, xs: Any) -> Value:
@@ -200,4 +171,4 @@ def value_dot(ws: Any, xs: Any) -> Value:
     xs = [_lift(x, "dot") for x in xs]
     if len(ws) != len(xs):
         raise ValueError(f"dot of sequences of different lengths: {len(ws)} and {len(xs)}")
-    return vdot(*ws, *xs)
+    return rules.dot_n(*ws, *xs)
