@@ -6,16 +6,22 @@ run the chain rule backwards from any scalar with `.backward()`. The functional 
 functions and nest to any order.
 """
 
-from autograd.draw import draw
+import sys
+
+from autograd import check, draw
+from autograd.draw.trace import trace
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
-from autograd.gradcheck import gradcheck
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
 from autograd.tensor import Tensor
-from autograd.trace import trace
 from autograd.value import Value
 
 __version__ = "0.1.0"
+
+# `autograd.gradcheck` is the `autograd.check` package, which can be called as the function;
+# the documented `from autograd.gradcheck import sweep` needs the name in sys.modules too.
+gradcheck = check
+sys.modules[__name__ + ".gradcheck"] = check
 
 __all__ = [
     "Primitive",

@@ -27,7 +27,7 @@ from pathlib import Path
 import nn
 from autograd import Tensor, Value, draw, trace
 from autograd.draw import DotNotFoundError, render
-from autograd.frames import backward_frames
+from autograd.draw.frames import backward_frames
 
 
 def single_neuron() -> Value:

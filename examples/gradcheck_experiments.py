@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from autograd import Tensor, gradcheck, primitive
-from autograd.gradcheck import locate_culprit, plot_sweep, sweep
+from autograd.check import locate_culprit, plot_sweep, sweep
 
 
 def banner(title: str) -> None:

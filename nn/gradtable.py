@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.gradcheck import (
+from autograd.check import (
     DEFAULT_EPS,
     CulpritReport,
     GradcheckReport,

@@ -215,7 +215,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def _plot(sweeps: list[Any], path: Path, cfg: dict[str, Any]) -> None:
-    from autograd.gradcheck import plot_sweep
+    from autograd.check import plot_sweep
 
     sizes = "-".join(map(str, cfg["sizes"]))
     title = f"V-curve: MLP {sizes} {cfg['activation']}, {cfg['loss']} loss"
