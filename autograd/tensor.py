@@ -175,6 +175,12 @@ class Tensor(Node):
         op = f", op={self._op.name}" if self._op is not None else ""
         return f"Tensor({body}{extra}{op})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter's rich display: the graph as SVG beside the repr (autograd.draw.render)."""
+        # Loaded on first display: the engine needs no drawing code to run.
+        from autograd.draw.render import mimebundle
+        return mimebundle(self)
+
     # ---- arithmetic with broadcasting ----
 
     def __add__(self, other: Any) -> Tensor:

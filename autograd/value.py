@@ -55,6 +55,12 @@ class Value(Node):
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter's rich display: the graph as SVG beside the repr (autograd.draw.render)."""
+        # Loaded on first display: the engine needs no drawing code to run.
+        from autograd.draw.render import mimebundle
+        return mimebundle(self)
+
     # ---- arithmetic: every op goes through the shared rule table ----
 
     def __add__(self, other: Any) -> Value:

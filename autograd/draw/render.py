@@ -4,8 +4,8 @@
 needed) and `render(...)` (or graphviz's own `.render`) turns it into PNG, SVG or PDF with the
 system `dot`. Every value node is a record (label | data | grad; for a Tensor, its shape and
 dtype, and the entries of small arrays); every op is a small ellipse between its inputs and
-its output. Importing this module also gives Value and Tensor a Jupyter display: in a
-notebook, a node shows its graph (or its text when `dot` is missing).
+its output. `mimebundle` is the Jupyter display Value and Tensor call: in a notebook, a node
+shows its graph (or its text when `dot` is missing).
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from autograd.draw.local import freed, jacobian_of, scalar_partials
 from autograd.draw.summary import Summary, summarise
 from autograd.draw.trace import Trace, cluster_of, trace
 from autograd.graph import Node
-from autograd.tensor import Tensor
-from autograd.value import Value
 
 if TYPE_CHECKING:
     import graphviz
@@ -340,19 +338,13 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 # ---- Jupyter -----------------------------------------------------------------------------
 
-def _repr_mimebundle_(self: Node, include: Any = None, exclude: Any = None) -> dict[str, str]:
-    """Jupyter's rich display: the node's graph as SVG, and its repr as text.
+def mimebundle(node: Node) -> dict[str, str]:
+    """Jupyter's rich display of a Value or Tensor: its graph as SVG, and its repr as text.
 
     Only the text when the picture cannot be made (no `dot`): a display hook must never
     hide the value itself.
     """
-    bundle = {"text/plain": repr(self)}
+    bundle = {"text/plain": repr(node)}
     with contextlib.suppress(Exception):
-        bundle["image/svg+xml"] = draw(self).pipe(format="svg", encoding="utf-8")
+        bundle["image/svg+xml"] = draw(node).pipe(format="svg", encoding="utf-8")
     return bundle
-
-
-# value.py and tensor.py stay free of drawing; the display is attached here, on import.
-Value._repr_mimebundle_ = _repr_mimebundle_
-Tensor._repr_mimebundle_ = _repr_mimebundle_
-
