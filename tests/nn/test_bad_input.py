@@ -4,11 +4,9 @@ hypothesis properties draw mismatched shapes and labels out of range."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +32,7 @@ from nn.data import Split, batch_slices, batches, load_mnist, read_idx
 from nn.delta import backprop, check, update_mini_batch
 from nn.gradtable import grad_table, model_gradcheck, model_sweep
 from nn.train import evaluate, train
-from tests.engine.test_bad_input import expect
+from tests.misuse import Case, each_case, expect, expect_one_line
 
 FEW = settings(max_examples=50, deadline=None)
 
@@ -59,7 +57,7 @@ def _train(**kwargs: Any) -> Any:
     return train(model, optimizer, data, **options)
 
 
-CASES: list[tuple[str, Callable[[], Any], type[BaseException], tuple[str, ...]]] = [
+CASES: list[Case] = [
     # layers and networks
     ("Linear(0, 3)", lambda: Linear(0, 3), ValueError, ("positive", "0")),
     ("Linear(-1, 3)", lambda: Linear(-1, 3), ValueError, ("positive", "-1")),
@@ -228,9 +226,9 @@ CASES: list[tuple[str, Callable[[], Any], type[BaseException], tuple[str, ...]]]
 ]
 
 
-@pytest.mark.parametrize("call, kind, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@each_case(CASES)
 def test_misuse_is_named(call, kind, words):
-    expect(call, kind, *words)
+    expect_one_line(call, kind, words)
 
 
 # ---- checkpoints and files ---------------------------------------------------------------
