@@ -26,9 +26,13 @@ import numpy as np
 
 from autograd import Tensor, enable_grad
 from nn.layers import MLP
-from nn.losses import binary_cross_entropy, cross_entropy, mse_loss, one_hot
+from nn.losses import LOSSES, cost_derivative, get_loss, one_hot
 
 Arrays = list[np.ndarray]
+
+__all__ = ["ACTIVATIONS", "DeltaReport", "LayerCheck", "backprop", "check", "cost_derivative",
+           "deltas", "feedforward", "nablas", "network", "output_error", "sigmoid",
+           "sigmoid_prime", "update_mini_batch"]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -51,14 +55,6 @@ ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], ...]] = {
     "identity": (lambda z: z, np.ones_like),
 }
 
-# loss -> the output activations it is defined for here (None: any)
-LOSSES: dict[str, tuple[str, ...] | None] = {
-    "mse": None,
-    "bce": ("sigmoid",),
-    "cross_entropy": ("identity",),
-}
-
-
 # ---- the recursion -----------------------------------------------------------------------------
 
 def feedforward(weights: Arrays, biases: Arrays, acts: Sequence[str], x: np.ndarray
@@ -77,18 +73,8 @@ def feedforward(weights: Arrays, biases: Arrays, acts: Sequence[str], x: np.ndar
 
 def output_error(loss: str, a: np.ndarray, z: np.ndarray, y: np.ndarray, act: str
                  ) -> np.ndarray:
-    """δᴸ = ∂C/∂aᴸ ⊙ σ′(zᴸ), per example."""
-    if loss == "mse":
-        return cost_derivative(a, y) * ACTIVATIONS[act][1](z)
-    if loss == "bce":
-        return a - y
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True) - y
-
-
-def cost_derivative(output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """∂C/∂a for the quadratic cost ½‖a − y‖² (the document's cost_derivative)."""
-    return output_activations - y
+    """δᴸ = ∂C/∂aᴸ ⊙ σ′(zᴸ), per example (each loss's own form: nn.losses.LOSSES)."""
+    return get_loss(loss).output_error(a, z, y, ACTIVATIONS[act][1])
 
 
 def deltas(weights: Arrays, zs: Arrays, acts: Sequence[str], delta: np.ndarray) -> Arrays:
@@ -114,7 +100,8 @@ def _run(weights: Arrays, biases: Arrays, acts: Sequence[str], x: np.ndarray, y:
     x, y = _batch(x, y, loss, weights)
     zs, activations = feedforward(weights, biases, acts, x)
     _check_target(y, activations[-1], loss)
-    target = one_hot(y, weights[-1].shape[0], x.dtype) if loss == "cross_entropy" else y
+    labels = get_loss(loss).targets == "labels"
+    target = one_hot(y, weights[-1].shape[0], x.dtype) if labels else y
     ds = deltas(weights, zs, acts, output_error(loss, activations[-1], zs[-1], target, acts[-1]))
     nabla_w, nabla_b = nablas(ds, activations)
     return nabla_w, nabla_b, ds, zs, len(x)
@@ -212,9 +199,6 @@ def check(model: MLP, x: Any, y: Any, loss: str = "mse", *, atol: float = 1e-12,
     return DeltaReport(loss, acts, m, layers, atol, rtol)
 
 
-_LOSS_FUNCTIONS = {"mse": mse_loss, "bce": binary_cross_entropy, "cross_entropy": cross_entropy}
-
-
 def _autograd_gradients(model: MLP, x: np.ndarray, y: np.ndarray, loss: str
                         ) -> tuple[Arrays, Arrays, Arrays]:
     """∂C/∂Wˡ, ∂C/∂bˡ and ∂C/∂zˡ from one backward pass through the model's own layers.
@@ -236,7 +220,7 @@ def _autograd_gradients(model: MLP, x: np.ndarray, y: np.ndarray, loss: str
                 z.retain_grad()
                 zs.append(z)
                 a = act(z)
-            _LOSS_FUNCTIONS[loss](a, y).backward()
+            get_loss(loss).function(a, y).backward()
         return ([np.array(la.weight.grad) for la in model.layers],
                 [np.array(la.bias.grad) for la in model.layers],
                 [np.array(z.grad) for z in zs])
@@ -345,19 +329,16 @@ def _few(a: np.ndarray, n: int = 4) -> str:
 # ---- checks -------------------------------------------------------------------------------------
 
 def _check_combination(loss: str, acts: Sequence[str]) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r} for the δ recursion; valid: "
-                         f"{', '.join(LOSSES)}")
+    spec = get_loss(loss)
     for name in acts:
         if name not in ACTIVATIONS:
             raise ValueError(f"the δ recursion has no σ′ for activation {name!r}; valid: "
                              f"{', '.join(ACTIVATIONS)}")
-    allowed = LOSSES[loss]
-    if allowed is not None and acts[-1] not in allowed:
+    output = None if acts[-1] == "identity" else acts[-1]
+    if not spec.fits(output):
         raise ValueError(
             f"loss {loss!r} with output activation {acts[-1]!r} is not supported; valid: "
-            "'mse' with any output activation, 'bce' with a 'sigmoid' output, "
-            "'cross_entropy' with output_activation None (logits)")
+            + ", ".join(spec.describe() for spec in LOSSES.values()))
 
 
 def _batch(x: Any, y: Any, loss: str, weights: Arrays) -> tuple[np.ndarray, np.ndarray]:
@@ -371,7 +352,7 @@ def _batch(x: Any, y: Any, loss: str, weights: Arrays) -> tuple[np.ndarray, np.n
         raise ValueError(f"x of shape {x.shape} holds no examples: nothing to average over")
     if x.ndim == 1:
         x = x[None, :]
-        y = y[None] if loss == "cross_entropy" else y.reshape(1, *y.shape)
+        y = y[None] if get_loss(loss).targets == "labels" else y.reshape(1, *y.shape)
     width = weights[0].shape[1]
     if x.ndim != 2 or x.shape[1] != width:
         raise ValueError(f"the network takes inputs of width {width}: x must have shape "
@@ -380,10 +361,11 @@ def _batch(x: Any, y: Any, loss: str, weights: Arrays) -> tuple[np.ndarray, np.n
 
 
 def _check_target(y: np.ndarray, a: np.ndarray, loss: str) -> None:
-    want = a.shape[:-1] if loss == "cross_entropy" else a.shape
+    labels = get_loss(loss).targets == "labels"
+    want = a.shape[:-1] if labels else a.shape
     if y.shape != want:
-        what = "labels" if loss == "cross_entropy" else "targets"
+        what = "labels" if labels else "targets"
         raise ValueError(f"{loss}: outputs of shape {a.shape} need {what} of shape {want}, "
                          f"got {y.shape}")
-    if loss != "cross_entropy" and y.dtype.kind not in "fiub":
+    if not labels and y.dtype.kind not in "fiub":
         raise TypeError(f"{loss}: targets must be numbers, got dtype {y.dtype}")

@@ -32,18 +32,7 @@ from autograd.check import (
 )
 from nn import delta
 from nn.layers import MLP
-from nn.losses import binary_cross_entropy, cross_entropy, mse_loss
-
-LOSSES: dict[str, Callable[[Any, Any], Tensor]] = {
-    "mse": mse_loss, "bce": binary_cross_entropy, "cross_entropy": cross_entropy,
-}
-
-
-def _loss_fn(name: str) -> Callable[[Any, Any], Tensor]:
-    try:
-        return LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}") from None
+from nn.losses import get_loss
 
 
 def model_loss(model: MLP, x: Any, y: Any, loss: str = "mse") -> Callable[..., Tensor]:
@@ -52,7 +41,7 @@ def model_loss(model: MLP, x: Any, y: Any, loss: str = "mse") -> Callable[..., T
     Pass `model.parameters()` as the inputs of a check so that they are the tensors moved. x
     and float targets follow the parameters' dtype, so a float32 sweep runs in float32.
     """
-    cost = _loss_fn(loss)
+    cost = get_loss(loss).function
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
     y = np.asarray(y.data if isinstance(y, Tensor) else y)
     if x.dtype.kind not in "fiub" or y.dtype.kind not in "fiub":
@@ -201,7 +190,7 @@ def grad_table(model: MLP, x: Any, y: Any, loss: str = "mse", *, eps: float = 1e
     `max_entries` limits the differenced entries per parameter (drawn at random from `seed`;
     None: all). `exact_rtol` defaults to 1e-9 for float64 models and 1e-4 for float32.
     """
-    _loss_fn(loss)
+    get_loss(loss)
     params = model.parameters()
     dtype = params[0].data.dtype
     exact = exact_rtol if exact_rtol is not None else (1e-9 if dtype.itemsize >= 8 else 1e-4)

@@ -8,10 +8,16 @@ target against (m, 1) outputs would quietly compare every output with every targ
     binary_cross_entropy(a, y)       J = −1/m Σ [y log a + (1 − y) log(1 − a)]  (section 4.2.2)
     binary_cross_entropy_with_logits the same on z with a = σ(z), without forming σ(z)
     cross_entropy(z, labels)         J = −1/m Σ log softmax(z)[label]
+
+`LOSSES` is the one registry of the costs a network trains on, by name ("mse", "bce",
+"cross_entropy"): each entry says which output layer and which targets go with it and its δᴸ
+for the δ recursion; `nn.delta`, `nn.gradtable`, `nn.train` and the CLI all read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -99,6 +105,84 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
     out = np.zeros(raw.shape + (k,), dtype=dtype)
     np.put_along_axis(out, raw[..., None], 1.0, axis=-1)
     return out
+
+
+# ---- the registry ------------------------------------------------------------------------------
+
+HIDDEN = "hidden"  # a loss's output layer uses the hidden layers' activation (the document)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A cost by name, with what goes with it.
+
+    `output`: the output layer's activation it is written for (HIDDEN: the hidden layers' own,
+    None: none, the loss takes logits). `targets`: "one-hot" (rows shaped like the output) or
+    "labels" (one integer class per row). `output_error(a, z, y, σ′)`: δᴸ per example, in
+    numpy, with y as rows shaped like a (labels made one-hot first).
+    """
+
+    name: str
+    function: Callable[[Any, Any], Tensor]
+    output: str | None
+    targets: str
+    output_error: Callable[..., np.ndarray]
+
+    def output_activation(self, hidden: str) -> str | None:
+        """The output layer's activation for a network whose hidden layers use `hidden`."""
+        return hidden if self.output == HIDDEN else self.output
+
+    def fits(self, output_activation: str | None) -> bool:
+        """Whether this loss is written for an output layer with that activation."""
+        return self.output == HIDDEN or output_activation == self.output
+
+    def targets_of(self, labels: np.ndarray, classes: int) -> np.ndarray:
+        """Training targets for class labels, in the form this loss takes."""
+        return np.asarray(labels) if self.targets == "labels" else one_hot(labels, classes)
+
+    def describe(self) -> str:
+        """"'bce' with a 'sigmoid' output", and so on: for messages listing the valid pairs."""
+        if self.output == HIDDEN:
+            return f"{self.name!r} with any output activation"
+        if self.output is None:
+            return f"{self.name!r} with no output activation (logits)"
+        return f"{self.name!r} with a {self.output!r} output"
+
+
+def cost_derivative(output_activations: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂C/∂a for the quadratic cost ½‖a − y‖² (the document's cost_derivative)."""
+    return output_activations - y
+
+
+def _quadratic_delta(a: np.ndarray, z: np.ndarray, y: np.ndarray, prime: Any) -> np.ndarray:
+    """δᴸ = ∂C/∂a ⊙ σ′(z) with the quadratic cost's ∂C/∂a = a − y (BP1)."""
+    return cost_derivative(a, y) * prime(z)
+
+
+def _sigmoid_bce_delta(a: np.ndarray, z: np.ndarray, y: np.ndarray, prime: Any) -> np.ndarray:
+    """δᴸ = a − y: ∂C/∂a = (a − y) / (a(1 − a)) and σ′ = a(1 − a) cancel (finite when σ
+    saturates)."""
+    return a - y
+
+
+def _softmax_delta(a: np.ndarray, z: np.ndarray, y: np.ndarray, prime: Any) -> np.ndarray:
+    """δᴸ = softmax(z) − y for one-hot rows y."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True) - y
+
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
+    Loss("mse", mse_loss, HIDDEN, "one-hot", _quadratic_delta),
+    Loss("bce", binary_cross_entropy, "sigmoid", "one-hot", _sigmoid_bce_delta),
+    Loss("cross_entropy", cross_entropy, None, "labels", _softmax_delta),
+)}
+
+
+def get_loss(name: Any) -> Loss:
+    """The registry's entry called `name`, or a ValueError listing the valid names."""
+    if isinstance(name, str) and name in LOSSES:
+        return LOSSES[name]
+    raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
 
 
 # ---- shared checks -----------------------------------------------------------------------------

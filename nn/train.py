@@ -20,9 +20,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 from nn.data import CLASSES, Split, as_rng, batch_slices
-from nn.losses import binary_cross_entropy, cross_entropy, mse_loss, one_hot
-
-LOSSES = ("mse", "cross_entropy", "bce")
+from nn.losses import get_loss
 
 
 @dataclass
@@ -114,7 +112,8 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
             and callable(getattr(optimizer, "step", None))):
         raise TypeError(f"optimizer must have zero_grad() and step() (nn.SGD, nn.Adam), got "
                         f"{type(optimizer).__name__}")
-    cost, targets = _loss(loss, data.labels)
+    spec = get_loss(loss)
+    cost, targets = spec.function, spec.targets_of(data.labels, CLASSES)
     rng = as_rng(seed)
     cuts = batch_slices(len(data), batch_size)
     if progress is None:
@@ -157,17 +156,6 @@ def _score(model: Any, j: int, loss: float, seconds: tuple[float, float], test: 
     if log:
         log(f"Epoch {j}: {correct} / {len(test)}")
     return Epoch(j, loss, correct, len(test), correct / len(test), *seconds)
-
-
-def _loss(name: str, labels: np.ndarray) -> tuple[Callable[[Tensor, Any], Tensor], np.ndarray]:
-    """The loss function called `name` and the training targets in the form it takes."""
-    if name == "mse":
-        return mse_loss, one_hot(labels, CLASSES)
-    if name == "bce":
-        return binary_cross_entropy, one_hot(labels, CLASSES)
-    if name == "cross_entropy":
-        return cross_entropy, np.asarray(labels)
-    raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
 
 
 def _check_split(data: Any, name: str) -> None:

@@ -22,12 +22,9 @@ import numpy as np
 
 from nn import cli
 from nn.cli import CommandError
+from nn.losses import LOSSES
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-LOSSES = ("mse", "bce", "cross_entropy")
-# The output layer each loss is written for: mse after the hidden activation (the document),
-# bce after a sigmoid, softmax cross-entropy on logits.
-OUTPUTS: dict[str, str | None] = {"bce": "sigmoid", "cross_entropy": None}
 # (eps, atol, rtol) of the gradcheck and the table: float32 differences are best near 1e-2
 # (the bottom of its V-curve) and good to about three digits there.
 TOLERANCES = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-2, 1e-3, 1e-2)}
@@ -47,7 +44,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--output-activation", choices=(*ACTIVATIONS, "none"), default=None,
                    help="output activation (default: the loss's own: mse the hidden one, "
                         "bce sigmoid, cross_entropy none)")
-    p.add_argument("--loss", choices=LOSSES, default="mse", help="cost function (mse)")
+    p.add_argument("--loss", choices=list(LOSSES), default="mse", help="cost function (mse)")
     p.add_argument("--dtype", choices=tuple(TOLERANCES), default="float64",
                    help="precision of the model and of its checks (float64)")
     p.add_argument("--eps", type=float, help="step of the gradcheck and the table "
@@ -107,10 +104,11 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     if args.loss == "cross_entropy" and sizes[-1] < 2:
         raise CommandError(f"cross_entropy needs at least 2 output classes, --sizes ends in "
                            f"{sizes[-1]}")
-    if args.loss in OUTPUTS and cfg["output_activation"] != OUTPUTS[args.loss]:
+    spec = LOSSES[args.loss]
+    if not spec.fits(cfg["output_activation"]):
         raise CommandError(f"--loss {args.loss} is defined here for the output activation "
-                           f"{OUTPUTS[args.loss] or 'none'}, got {args.output_activation}; "
-                           "valid: mse with any, bce with sigmoid, cross_entropy with none")
+                           f"{spec.output or 'none'}, got {args.output_activation}; valid: "
+                           + ", ".join(s.describe() for s in LOSSES.values()))
     cli.check_output("--json", args.json)
     cli.check_output("--plot", args.plot)
     return cfg
@@ -127,7 +125,7 @@ def _sizes(text: str) -> list[int]:
 
 def _output(args: argparse.Namespace) -> str | None:
     if args.output_activation is None:
-        return OUTPUTS.get(args.loss, args.activation)
+        return LOSSES[args.loss].output_activation(args.activation)
     return None if args.output_activation == "none" else args.output_activation
 
 
@@ -157,7 +155,7 @@ def _setup(cfg: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
                 seed=cfg["seed"], dtype=np.dtype(cfg["dtype"]))
     rng = np.random.default_rng(cfg["seed"] + 1)
     x = rng.standard_normal((cfg["batch"], sizes[0]))
-    if cfg["loss"] == "cross_entropy":
+    if LOSSES[cfg["loss"]].targets == "labels":
         y = rng.integers(0, sizes[-1], cfg["batch"])
     elif cfg["loss"] == "bce":
         y = (rng.random((cfg["batch"], sizes[-1])) < 0.5).astype(np.float64)

@@ -17,8 +17,8 @@ from threadpoolctl import threadpool_limits
 
 from nn import cli
 from nn.cli import CommandError
+from nn.losses import LOSSES
 
-LOSSES = ("mse", "cross_entropy", "bce")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("normal", "nielsen", "xavier", "he")
@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--epochs", type=int, help="passes over the training set (30)")
     p.add_argument("--batch-size", type=int, help="examples per mini-batch (10)")
     p.add_argument("--lr", type=float, help="learning rate η (document: 3.0)")
-    p.add_argument("--loss", choices=LOSSES, help="cost function (document: mse)")
+    p.add_argument("--loss", choices=list(LOSSES), help="cost function (document: mse)")
     p.add_argument("--optimizer", choices=OPTIMIZERS,
                    help=f"update rule (sgd; momentum is SGD with momentum {MOMENTUM})")
     p.add_argument("--activation", choices=ACTIVATIONS, help="hidden activation (sigmoid)")
@@ -184,8 +184,7 @@ def build(cfg: dict[str, Any]) -> tuple[Any, Any]:
     from nn.layers import MLP
     from nn.optim import SGD, Adam
 
-    # Softmax cross-entropy takes logits; bce needs probabilities; mse is the document's.
-    output = {"cross_entropy": None, "bce": "sigmoid"}.get(cfg["loss"], cfg["activation"])
+    output = LOSSES[cfg["loss"]].output_activation(cfg["activation"])
     model = MLP(cfg["sizes"], activation=cfg["activation"], output_activation=output,
                 init=cfg["init"], seed=cfg["seed"])
     params, lr, decay = model.parameters(), cfg["lr"], cfg["weight_decay"]

@@ -61,7 +61,7 @@ CASES: list[tuple[str, str]] = [
     ("check --batch 0", "--batch must be at least 1, got 0"),
     ("check --eps-min 1 --eps-max 0.1", "--eps-min 1 is larger than --eps-max 0.1"),
     ("check --dtype float16", "invalid choice: 'float16'"),
-    ("check --loss bce --output-activation relu", "bce with sigmoid"),
+    ("check --loss bce --output-activation relu", "'bce' with a 'sigmoid' output"),
     ("check --loss cross_entropy --sizes 4,1", "at least 2 output classes"),
     ("check --json /no/such/folder/r.json", "folder /no/such/folder does not exist"),
     ("check --plot {tmp}", "--plot {tmp} is a folder"),

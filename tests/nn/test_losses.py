@@ -170,3 +170,50 @@ def test_one_hot():
 def test_losses_accept_plain_arrays_and_return_tensors():
     assert isinstance(mse_loss(np.ones(2), np.zeros(2)), Tensor)
     assert mse_loss([1.0, 1.0], [0.0, 0.0]).item() == 1.0
+
+
+# ---- the registry: one list of losses, read by delta, gradtable, train and the CLI -----------
+
+def test_the_registry_names_each_loss_with_its_function_and_output_layer():
+    from nn.losses import HIDDEN, LOSSES
+
+    assert list(LOSSES) == ["mse", "bce", "cross_entropy"]
+    assert [spec.function for spec in LOSSES.values()] == [mse_loss, binary_cross_entropy,
+                                                          cross_entropy]
+    assert [spec.output for spec in LOSSES.values()] == [HIDDEN, "sigmoid", None]
+    assert LOSSES["mse"].output_activation("tanh") == "tanh"
+    assert LOSSES["bce"].output_activation("tanh") == "sigmoid"
+    assert LOSSES["cross_entropy"].output_activation("tanh") is None
+    assert LOSSES["mse"].fits("relu") and LOSSES["bce"].fits("sigmoid")
+    assert not LOSSES["bce"].fits("tanh") and not LOSSES["cross_entropy"].fits("sigmoid")
+
+
+def test_registry_targets_are_one_hot_rows_or_the_labels():
+    from nn.losses import LOSSES
+
+    labels = np.array([2, 0])
+    np.testing.assert_array_equal(LOSSES["mse"].targets_of(labels, 3), [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(LOSSES["cross_entropy"].targets_of(labels, 3), labels)
+
+
+def test_an_unknown_loss_name_lists_the_registry():
+    from nn.losses import get_loss
+
+    with pytest.raises(ValueError, match="unknown loss 'hinge'; valid: mse, bce, cross_entropy"):
+        get_loss("hinge")
+    with pytest.raises(ValueError, match="unknown loss"):
+        get_loss(["mse"])
+
+
+def test_every_reader_takes_its_loss_names_from_the_registry():
+    import argparse
+
+    from nn.commands import check, train
+    from nn.losses import LOSSES
+
+    for command in (check, train):
+        parser = argparse.ArgumentParser()
+        command.register(parser.add_subparsers())
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        (loss,) = [a for a in next(iter(sub.choices.values()))._actions if a.dest == "loss"]
+        assert loss.choices == list(LOSSES)

@@ -138,7 +138,7 @@ def test_progress_bar_only_when_asked(mnist, capsys):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"epochs": -1}, "epochs must be a non-negative integer, got -1"),
-    ({"loss": "hinge"}, "unknown loss 'hinge'; valid: mse, cross_entropy, bce"),
+    ({"loss": "hinge"}, "unknown loss 'hinge'; valid: mse, bce, cross_entropy"),
     ({"batch_size": 0}, "batch size must be a positive integer, got 0"),
 ])
 def test_bad_arguments_are_refused(mnist, kwargs, message):
