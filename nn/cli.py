@@ -33,9 +33,13 @@ def parse_sizes(text: str, example: str) -> list[int]:
 
 
 def check_seed(seed: int) -> None:
-    """A seed must be zero or positive (numpy's own message names no option)."""
-    if seed < 0:
-        raise CommandError(f"--seed must be zero or positive, got {seed}")
+    """A seed the library takes (nn.init.make_rng), else an error naming the option."""
+    from nn.init import SeedError, make_rng
+
+    try:
+        make_rng(seed)
+    except SeedError as e:
+        raise CommandError(f"--{e}") from None
 
 
 def check_output(flag: str, path: str | None) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nn.init import make_rng
 from nn.losses import one_hot
 
 PIXELS = 28 * 28
@@ -85,14 +86,7 @@ def load_mnist(folder: str | Path | None = None) -> MNIST:
 
 # ---- shuffling and batching ---------------------------------------------------------------
 
-def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    """A numpy Generator: the one given, or a fresh one seeded with `seed` (None: from the OS)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)
-                             or seed < 0):
-        raise ValueError(f"a seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng(seed)
+as_rng = make_rng  # the name nn.data gave the seed helper before nn.init.make_rng was the one
 
 
 def batch_slices(n: int, batch_size: int) -> list[slice]:
@@ -121,7 +115,7 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int,
         for s in cuts:
             yield x[s], y[s]
         return
-    order = as_rng(rng).permutation(len(x))
+    order = make_rng(rng).permutation(len(x))
     for s in cuts:
         idx = order[s]
         yield x[idx], y[idx]

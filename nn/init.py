@@ -67,20 +67,29 @@ def scheme(name: str) -> Scheme:
         raise ValueError(f"unknown init {name!r}; valid: {valid}") from None
 
 
-def make_rng(seed: int | None = None, rng: np.random.Generator | None = None
-             ) -> np.random.Generator:
-    """The Generator to draw from: `rng` itself, or a fresh one from `seed` (not both)."""
+class SeedError(TypeError, ValueError):
+    """A seed or random Generator that cannot be used. One type for every such mistake; it is
+    both a TypeError and a ValueError so that either `except` catches it."""
+
+
+def make_rng(seed: int | np.random.Generator | None = None,
+             rng: np.random.Generator | None = None) -> np.random.Generator:
+    """The Generator to draw from, for everything in nn that draws random numbers.
+
+    A Generator given as `rng` (or as `seed`) is used itself; otherwise a fresh one is seeded
+    with `seed` (None: from the OS). A SeedError says what is wrong with the arguments.
+    """
+    if rng is not None and seed is not None:
+        raise SeedError("give seed or rng, not both")
+    given = seed if rng is None else rng
+    if isinstance(given, np.random.Generator):
+        return given
     if rng is not None:
-        if seed is not None:
-            raise ValueError("give seed or rng, not both")
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), "
-                            f"got {type(rng).__name__}")
-        return rng
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise TypeError(f"seed must be an int or None, got {type(seed).__name__} ({seed!r})")
-    if seed is not None and seed < 0:
-        raise ValueError(f"seed must be zero or positive, got {seed}")
+        raise SeedError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got "
+                        f"{type(rng).__name__}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise SeedError(f"seed must be a non-negative integer, got {seed!r}")
     return np.random.default_rng(seed)
 
 

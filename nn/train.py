@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, no_grad
-from nn.data import CLASSES, Split, as_rng, batch_slices
+from nn.data import CLASSES, Split, batch_slices
+from nn.init import make_rng
 from nn.losses import get_loss
 
 
@@ -114,7 +115,7 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
                         f"{type(optimizer).__name__}")
     spec = get_loss(loss)
     cost, targets = spec.function, spec.targets_of(data.labels, CLASSES)
-    rng = as_rng(seed)
+    rng = make_rng(seed)
     cuts = batch_slices(len(data), batch_size)
     if progress is None:
         progress = sys.stdout.isatty()

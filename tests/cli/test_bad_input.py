@@ -31,7 +31,7 @@ CASES: list[tuple[str, str]] = [
     ("train --lr inf", "--lr must be a positive number, got inf"),
     ("train --lr fast", "invalid float value: 'fast'"),
     ("train --weight-decay -0.5", "--weight-decay must be zero or positive"),
-    ("train --seed -1", "--seed must be zero or positive, got -1"),
+    ("train --seed -1", "--seed must be a non-negative integer, got -1"),
     ("train --train-limit 0", "--train-limit must be at least 1, got 0"),
     ("train --train-limit 99999999", "more than the 10000 training images"),
     ("train --sizes 784,,10", "--sizes must be comma-separated integers"),
@@ -65,7 +65,7 @@ CASES: list[tuple[str, str]] = [
     ("check --loss cross_entropy --sizes 4,1", "at least 2 output classes"),
     ("check --json /no/such/folder/r.json", "folder /no/such/folder does not exist"),
     ("check --plot {tmp}", "--plot {tmp} is a folder"),
-    ("check --seed -1", "--seed must be zero or positive, got -1"),
+    ("check --seed -1", "--seed must be a non-negative integer, got -1"),
     ("draw --sizes x", "--sizes must be comma-separated integers like 2,3,1"),
     ("draw --sizes 0,1", "at least two positive widths"),
     ("draw --format gif", "invalid choice: 'gif'"),
@@ -73,7 +73,7 @@ CASES: list[tuple[str, str]] = [
     ("draw --rankdir XX", "invalid choice: 'XX'"),
     ("draw --out {file}", "is a file, not a folder"),
     ("draw --out /proc/no/such/folder", "cannot create the folder"),
-    ("draw --seed -3", "--seed must be zero or positive, got -3"),
+    ("draw --seed -3", "--seed must be a non-negative integer, got -3"),
     ("frobnicate", "invalid choice: 'frobnicate'"),
 ]
 

@@ -217,3 +217,33 @@ def test_full_mnist_matches_the_published_facts():
     assert round(data.train.images[0].sum() * 255) == 27525
     assert np.bincount(data.test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958,
                                                       1028, 974, 1009]
+
+
+# ---- one seed helper, one error type ----------------------------------------------------------
+
+def test_every_bad_seed_in_nn_raises_the_one_seed_error():
+    from nn import MLP, SGD, Linear, ScalarMLP
+    from nn.data import Split
+    from nn.init import SeedError, make_rng
+    from nn.train import train
+
+    data = Split(np.zeros((4, 784)), np.zeros(4, dtype=np.int64))
+    model = MLP([784, 10], seed=0)
+    misuses = [lambda: make_rng(-1), lambda: make_rng("a"), lambda: Linear(2, 3, seed=1.5),
+               lambda: ScalarMLP([2, 1], seed=-2), lambda: list(batches(np.ones(3), np.ones(3),
+                                                                         2, rng=-1)),
+               lambda: train(model, SGD(model.parameters(), lr=1.0), data, epochs=1, seed="x",
+                             log=None),
+               lambda: MLP([2, 2], seed=1, rng=np.random.default_rng(1)),
+               lambda: MLP([2, 2], rng=np.random.RandomState(0))]
+    for misuse in misuses:
+        with pytest.raises(SeedError):
+            misuse()
+
+
+def test_the_seed_helper_takes_a_generator_as_seed_or_rng_and_seeds_the_same_way():
+    from nn.init import make_rng
+
+    g = np.random.default_rng(5)
+    assert make_rng(g) is g and make_rng(rng=g) is g
+    assert make_rng(7).random() == np.random.default_rng(7).random()

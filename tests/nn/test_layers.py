@@ -238,7 +238,7 @@ def test_bad_init_and_seed_arguments():
         MLP([2, 2], init="gauss")
     with pytest.raises(ValueError, match="seed or rng, not both"):
         MLP([2, 2], seed=1, rng=np.random.default_rng(1))
-    with pytest.raises(TypeError, match="seed must be an int"):
+    with pytest.raises(TypeError, match=r"seed must be a non-negative integer, got 1\.5"):
         MLP([2, 2], seed=1.5)
     with pytest.raises(TypeError, match="numpy Generator"):
         MLP([2, 2], rng=np.random.RandomState(0))
