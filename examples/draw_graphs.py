@@ -28,20 +28,12 @@ import nn
 from autograd import Tensor, Value, draw, trace
 from autograd.draw import DotNotFoundError, render
 from autograd.draw.frames import backward_frames
+from nn.scalar import document_neuron
 
 
 def single_neuron() -> Value:
     """Section 4.1's neuron on two inputs with target y = 1, after backward."""
-    x1, x2 = Value(0.5, label="x1"), Value(-1.0, label="x2")
-    w1, w2, b = Value(0.8, label="w1"), Value(0.3, label="w2"), Value(0.1, label="b")
-    z = w1 * x1 + w2 * x2 + b
-    z.label = "z"
-    a = z.sigmoid()
-    a.label = "a"
-    loss = 0.5 * (a - 1.0) ** 2
-    loss.label = "L"
-    loss.backward()
-    return loss
+    return document_neuron()[0]
 
 
 def check_chain_rule(loss: Value) -> None:

@@ -177,3 +177,33 @@ class ScalarMLP(Module):
     def __repr__(self) -> str:
         return (f"ScalarMLP({self.sizes}, activation={self.activation!r}, "
                 f"output_activation={self.output_activation!r})")
+
+
+# ---- the document's single neuron --------------------------------------------------------------
+
+# Section 4.1's neuron on two inputs: the inputs, their weights, the bias and the target.
+NEURON = {"x1": 0.5, "x2": -1.0, "w1": 0.8, "w2": 0.3, "b": 0.1, "y": 1.0}
+
+
+def document_neuron(**values: float) -> tuple[Value, dict[str, Value]]:
+    """Section 4.1's neuron z = w1·x1 + w2·x2 + b, a = σ(z), with the quadratic cost
+    L = ½(a − y)², after backward: (L, every node by its label).
+
+    Keywords replace entries of NEURON, e.g. the weights after a step of gradient descent.
+    """
+    unknown = sorted(set(values) - set(NEURON))
+    if unknown:
+        raise TypeError(f"document_neuron takes {', '.join(NEURON)}; got {', '.join(unknown)}")
+    given = {**NEURON, **values}
+    v = {k: Value(given[k], label=k) for k in ("x1", "x2", "w1", "w2", "b")}
+    p1, p2 = v["w1"] * v["x1"], v["w2"] * v["x2"]
+    z = p1 + p2 + v["b"]
+    a = z.sigmoid()
+    err = a - given["y"]
+    loss = 0.5 * err ** 2
+    for label, node in (("w1·x1", p1), ("w2·x2", p2), ("z", z), ("a", a), ("a − y", err),
+                        ("L", loss)):
+        node.label = label
+        v[label] = node
+    loss.backward()
+    return loss, v

@@ -105,23 +105,11 @@ def _has_pillow() -> bool:
 
 
 def neuron_loss() -> Any:
-    """Section 4.1's neuron on two inputs, z = w₁x₁ + w₂x₂ + b, a = σ(z), L = ½(a − y)², y = 1,
-    after backward: every node carries its gradient."""
-    from autograd import Value
+    """Section 4.1's neuron after backward (nn.scalar.document_neuron): every node carries its
+    gradient."""
+    from nn.scalar import document_neuron
 
-    x1, x2 = Value(0.5, label="x1"), Value(-1.0, label="x2")
-    w1, w2, b = Value(0.8, label="w1"), Value(0.3, label="w2"), Value(0.1, label="b")
-    p1 = w1 * x1
-    p2 = w2 * x2
-    z = p1 + p2 + b
-    a = z.sigmoid()
-    err = a - 1.0
-    loss = 0.5 * err ** 2
-    for node, label in ((p1, "w1·x1"), (p2, "w2·x2"), (z, "z"), (a, "a = σ(z)"),
-                        (err, "a − y"), (loss, "L")):
-        node.label = label
-    loss.backward()
-    return loss
+    return document_neuron()[0]
 
 
 def mlp_loss(sizes: list[int], seed: int = 0) -> tuple[Any, dict[str, list[Any]]]:

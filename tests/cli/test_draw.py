@@ -16,7 +16,7 @@ from nn.commands.draw import mlp_loss, neuron_loss
 def test_the_neuron_graph_is_section_4_1s_with_its_gradients():
     loss = neuron_loss()
     nodes = {n.label: n for n in trace(loss).nodes if n.label}
-    x1, w1, b, z, a = (nodes[k] for k in ("x1", "w1", "b", "z", "a = σ(z)"))
+    x1, w1, b, z, a = (nodes[k] for k in ("x1", "w1", "b", "z", "a"))
     assert z.data == pytest.approx(0.8 * 0.5 + 0.3 * -1.0 + 0.1)
     delta = (a.data - 1.0) * a.data * (1 - a.data)  # ∂L/∂a · σ′(z)
     assert w1.grad == pytest.approx(delta * x1.data) and b.grad == pytest.approx(delta)

@@ -16,18 +16,12 @@ from autograd import Tensor, Value
 from autograd.draw.local import jacobian_of, node_grads, scalar_partials
 from autograd.draw.summary import summarise
 from autograd.draw.trace import cluster_of, depths, trace
+from nn.scalar import document_neuron
 
 
 def neuron() -> tuple[Value, dict[str, Value]]:
-    """Section 4.1's neuron, z = w1·x1 + w2·x2 + b, a = σ(z), L = ½(a − 1)², after backward."""
-    v = {k: Value(x, label=k) for k, x in
-         dict(x1=0.5, x2=-1.0, w1=0.8, w2=0.3, b=0.1).items()}
-    z = v["w1"] * v["x1"] + v["w2"] * v["x2"] + v["b"]
-    a = z.sigmoid()
-    loss = 0.5 * (a - 1.0) ** 2
-    v.update(z=z, a=a)
-    loss.backward()
-    return loss, v
+    """Section 4.1's neuron after backward: (L, its nodes by label)."""
+    return document_neuron()
 
 
 def chain(n: int) -> Value:
@@ -158,7 +152,7 @@ def test_cluster_dicts_are_taken_as_given_and_bad_clusters_are_named():
     where, names = cluster_of(tr, {"inputs": [v["x1"], v["x2"]], "z": v["z"]})
     assert names == ["inputs", "z"]
     picked = {tr.nodes[i].label or tr.nodes[i].op: w for i, w in enumerate(where) if w >= 0}
-    assert picked == {"x1": 0, "x2": 0, "add": 1}
+    assert picked == {"x1": 0, "x2": 0, "z": 1}
     with pytest.raises(TypeError, match="must list Values or Tensors, got str"):
         cluster_of(tr, {"bad": ["x1"]})
     with pytest.raises(TypeError, match=r"a model with \.layers or \.named_parameters"):

@@ -86,3 +86,33 @@ def test_scalar_refusals():
         ScalarMLP([2])
     with pytest.raises(ValueError, match=r"weight \(out, in\) and bias \(out,\)"):
         Layer.from_arrays(np.ones((2, 2)), np.ones(3))
+
+
+# ---- the document's neuron, defined once for examples, `deltagrad draw` and tests -------------
+
+def test_the_document_neuron_by_hand():
+    from nn.scalar import NEURON, document_neuron
+
+    loss, v = document_neuron()
+    z = 0.8 * 0.5 + 0.3 * -1.0 + 0.1
+    a = 1 / (1 + math.exp(-z))
+    assert v["z"].data == pytest.approx(z) and loss.data == pytest.approx(0.5 * (a - 1) ** 2)
+    delta = (a - NEURON["y"]) * a * (1 - a)
+    assert v["w1"].grad == pytest.approx(delta * 0.5) and v["b"].grad == pytest.approx(delta)
+    assert {"x1", "x2", "w1", "w2", "b", "w1·x1", "w2·x2", "z", "a", "a − y", "L"} == set(v)
+
+
+def test_the_document_neuron_takes_new_values_by_name_only():
+    from nn.scalar import document_neuron
+
+    loss, v = document_neuron(w1=0.0, y=0.0)
+    assert v["w1"].data == 0.0 and loss.data == pytest.approx(0.5 * v["a"].data ** 2)
+    with pytest.raises(TypeError, match="document_neuron takes x1, x2, w1, w2, b, y; got w3"):
+        document_neuron(w3=1.0)
+
+
+def test_the_cli_draws_the_same_neuron():
+    from nn.commands.draw import neuron_loss
+    from nn.scalar import document_neuron
+
+    assert neuron_loss().data == document_neuron()[0].data
