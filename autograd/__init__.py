@@ -14,7 +14,7 @@ from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
 from autograd.tensor import Tensor
-from autograd.value import Value
+from autograd.value import Value, value_dot, value_sum
 
 __version__ = "0.1.0"
 
@@ -40,5 +40,7 @@ __all__ = [
     "primitive",
     "trace",
     "value_and_grad",
+    "value_dot",
+    "value_sum",
     "vjp",
 ]

@@ -273,6 +273,10 @@ class Tensor(Node):
         """max(x, 0) elementwise."""
         return rules.relu(self)
 
+    def softplus(self) -> Tensor:
+        """ln(1 + eˣ) elementwise, finite and exact at any magnitude."""
+        return rules.softplus(self)
+
     def sin(self) -> Tensor:
         """sin elementwise."""
         return rules.sin(self)

@@ -2,9 +2,9 @@
 
 As in the document, a layer's weight is (out, in) and a batch is the rows of x, so a layer
 computes z = x Wᵀ + b and then a = σ(z). The forward pass of an MLP runs once per mini-batch
-in a training loop, so it is kept lean: one node per layer for z (the engine's fused `linear`
-rule rather than transpose, matmul and add) and one for σ, and no checks beyond the input
-width.
+in a training loop, so it is kept lean: one node per layer for z (the fused `linear` of
+`nn.primitives` rather than transpose, matmul and add) and one for σ, and no checks beyond
+the input width.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.rules import linear
 from nn.init import check_sizes, draw_layers, make_rng
 from nn.module import Module
+from nn.primitives import linear
 
 # ---- activations ------------------------------------------------------------------------------
 

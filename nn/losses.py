@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.rules import quadratic_cost, softplus
+from nn.primitives import quadratic_cost, rows
 
 
 def mse_loss(a: Any, y: Any) -> Tensor:
     """The quadratic cost J = 1/(2m) Σ ‖a − y‖²: with SGD at lr = η, the document's update."""
     a, y = _pair(a, y, "mse_loss")
-    # one node (the engine's fused rule): this runs once per mini-batch in a training loop
+    # one node (nn.primitives' fused rule): this runs once per mini-batch in a training loop
     return quadratic_cost(a, y)
 
 
@@ -52,14 +52,14 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
     pos = (a + (yd == 0)).log() * y
     neg = (1 - a + (yd == 1)).log() * (1 - y)
     # 0 − (…) rather than −(…): a perfect prediction then costs 0.0, not −0.0
-    return 0.0 - (pos + neg).sum() * (1.0 / _rows(a))
+    return 0.0 - (pos + neg).sum() * (1.0 / rows(a))
 
 
 def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
     """binary_cross_entropy(σ(z), y), computed as 1/m Σ [log(1 + eᶻ) − y z]: finite at any z."""
     z, y = _pair(z, y, "binary_cross_entropy_with_logits")
     _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
-    return (softplus(z) - z * y).sum() * (1.0 / _rows(z))
+    return (z.softplus() - z * y).sum() * (1.0 / rows(z))
 
 
 # ---- softmax cross-entropy ---------------------------------------------------------------------
@@ -79,7 +79,7 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
     mask = one_hot(raw, z.shape[-1], z.dtype)
-    return 0.0 - (z.log_softmax(axis=-1) * mask).sum() * (1.0 / _rows(z))
+    return 0.0 - (z.log_softmax(axis=-1) * mask).sum() * (1.0 / rows(z))
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
@@ -186,12 +186,6 @@ def get_loss(name: Any) -> Loss:
 
 
 # ---- shared checks -----------------------------------------------------------------------------
-
-def _rows(a: Any) -> int:
-    """m: the number of examples (rows); a single example of shape (k,) counts as one."""
-    shape = a.shape
-    return shape[0] if len(shape) >= 2 else 1
-
 
 def _pair(a: Any, y: Any, name: str) -> tuple[Tensor, Any]:
     """The prediction as a Tensor and the target as an array (a Tensor target stays one: it may

@@ -17,8 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Value
-from autograd.value import value_dot
+from autograd import Value, value_dot
 from nn.init import check_sizes, draw_layers, make_rng
 from nn.module import Module
 

@@ -1,13 +1,107 @@
 """The tree's rules, read from the source with `ast`: what each layer may import, and that no
-module changes a class it does not define."""
+module changes a class it does not define.
+
+The layers, bottom to top (ARCHITECTURE.md): the engine (autograd's top-level modules), then
+gradient checking and pictures (autograd/check, autograd/draw), then nn, then the command line
+(nn/cli.py, nn/commands, nn/__main__.py). Each imports only from the layers below it, and nn
+only the public names of autograd.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = {"Value": "autograd/value.py", "Tensor": "autograd/tensor.py"}
+
+
+ENGINE = {"graph", "primitive", "rules", "value", "tensor", "functional", "_modules"}
+CLI = ("nn/cli.py", "nn/__main__.py", "nn/commands/")
+PUBLIC = {"autograd", "autograd.check", "autograd.draw"}
+# The one import upwards: a notebook asking a Value or Tensor for its picture loads the
+# drawing code then, so the engine runs without it (see ARCHITECTURE.md).
+DISPLAY = {("autograd/value.py", "autograd.draw.render"),
+           ("autograd/tensor.py", "autograd.draw.render")}
+
+
+def _imports(path: Path) -> list[tuple[str, str]]:
+    """(module, name) for every import in the file, at any depth; name is "" for `import m`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, "") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found += [(node.module or "", alias.name) for alias in node.names]
+    return found
+
+
+def _layer(rel: str) -> str:
+    """engine, check, draw, facade (autograd/__init__.py), nn or cli."""
+    parts = rel.removesuffix(".py").split("/")
+    if parts[0] == "nn":
+        return "cli" if rel.startswith(CLI) else "nn"
+    if parts[1] in ("check", "draw"):
+        return parts[1]
+    return "facade" if parts[1] == "__init__" else "engine"
+
+
+def _within(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def _breaks(rel: str, module: str, name: str) -> bool:
+    """Whether `from module import name` in the file at rel breaks its layer's rule."""
+    layer = _layer(rel)
+    if _within(module, "nn.cli", "nn.commands") or (module == "nn" and name in ("cli",
+                                                                             "commands")):
+        return layer != "cli"
+    if _within(module, "nn"):
+        return layer not in ("nn", "cli")
+    if not _within(module, "autograd"):
+        return False
+    if layer in ("nn", "cli"):
+        return module not in PUBLIC or name.startswith("_")
+    if layer == "engine":
+        within = module.removeprefix("autograd.").split(".")[0]
+        wanted = name if module == "autograd" else within
+        return wanted not in ENGINE and (rel, module) not in DISPLAY
+    return False
+
+
+def test_each_layer_imports_only_from_the_layers_below_it():
+    broken = [f"{p.relative_to(ROOT)}: {module} {name}".strip()
+              for p in _sources("autograd", "nn") for module, name in _imports(p)
+              if _breaks(str(p.relative_to(ROOT)), module, name)]
+    assert broken == []
+
+
+@pytest.mark.parametrize("rel, module, name", [
+    ("autograd/graph.py", "autograd.draw.render", "draw"),      # engine → pictures
+    ("autograd/tensor.py", "autograd.check", "gradcheck"),      # engine → checks
+    ("autograd/rules.py", "nn.layers", "MLP"),                  # engine → nn
+    ("autograd/check/fd.py", "nn", "MLP"),                      # checks → nn
+    ("autograd/draw/trace.py", "nn.layers", "MLP"),             # pictures → nn
+    ("nn/layers.py", "autograd.rules", "linear"),               # nn → the engine's insides
+    ("nn/layers.py", "autograd", "_modules"),                   # nn → a private name
+    ("nn/train.py", "nn.cli", "main"),                          # nn → the command line
+])
+def test_the_rule_finds_each_kind_of_import_that_breaks_it(rel, module, name):
+    assert _breaks(rel, module, name)
+
+
+@pytest.mark.parametrize("rel, module, name", [
+    ("autograd/tensor.py", "autograd", "rules"),
+    ("autograd/tensor.py", "autograd.draw.render", "mimebundle"),
+    ("autograd/draw/render.py", "autograd.graph", "Node"),
+    ("nn/scalar.py", "autograd", "value_dot"),
+    ("nn/gradtable.py", "autograd.check", "gradcheck"),
+    ("nn/commands/train.py", "nn.train", "train"),
+])
+def test_the_rule_lets_each_layer_use_the_ones_below(rel, module, name):
+    assert not _breaks(rel, module, name)
 
 
 def _sources(*folders: str) -> list[Path]:

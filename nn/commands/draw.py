@@ -74,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _draw_one(name: str, loss: Any, clusters: Any, out: Path,
               args: argparse.Namespace) -> None:
-    from autograd.draw import render
-    from autograd.draw.frames import backward_frames
+    from autograd.draw import backward_frames, render
 
     options = dict(show_derivatives=args.derivatives, clusters=clusters, rankdir=args.rankdir)
     path = render(loss, out / f"{name}.{args.format}", **options)
@@ -116,8 +115,7 @@ def mlp_loss(sizes: list[int], seed: int = 0) -> tuple[Any, dict[str, list[Any]]
     """An MLP's quadratic loss on one random example, after a backward that keeps every node's
     gradient and the graph (so local derivatives can still be drawn), and its layers as
     clusters for draw."""
-    from autograd import Tensor
-    from autograd.draw.trace import trace
+    from autograd import Tensor, trace
 
     rng = np.random.default_rng(seed)
     a = Tensor(rng.uniform(0, 1, sizes[0]), requires_grad=True, label="x")
