@@ -67,6 +67,21 @@ def scheme(name: str) -> Scheme:
         raise ValueError(f"unknown init {name!r}; valid: {valid}") from None
 
 
+class _Hidden:
+    """The default output activation: the hidden layers' own, as in the document's network."""
+
+    def __repr__(self) -> str:
+        return "<same as activation>"
+
+
+HIDDEN: Any = _Hidden()
+
+
+def resolve_output(hidden: str, output: Any) -> str | None:
+    """The output layer's activation: `output`, or the hidden layers' one when it is HIDDEN."""
+    return hidden if output is HIDDEN else output
+
+
 class SeedError(TypeError, ValueError):
     """A seed or random Generator that cannot be used. One type for every such mistake; it is
     both a TypeError and a ValueError so that either `except` catches it."""

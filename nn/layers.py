@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from nn.init import check_sizes, draw_layers, make_rng
+from nn.init import HIDDEN, check_sizes, draw_layers, make_rng, resolve_output
 from nn.module import Module
 from nn.primitives import linear
 
@@ -147,16 +147,6 @@ def _float_array(a: Any, dtype: Any) -> np.ndarray:
 
 # ---- networks ---------------------------------------------------------------------------------
 
-class _Same:
-    """The default output activation: the hidden one."""
-
-    def __repr__(self) -> str:
-        return "<same as activation>"
-
-
-_SAME: Any = _Same()
-
-
 class MLP(Module):
     """The document's fully connected network: Linear layers with σ after each.
 
@@ -166,25 +156,25 @@ class MLP(Module):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "sigmoid",
-                 output_activation: str | None = _SAME, *, init: str = "normal",
+                 output_activation: str | None = HIDDEN, *, init: str = "normal",
                  seed: int | None = None, rng: np.random.Generator | None = None,
                  dtype: Any = None) -> None:
         sizes = check_sizes(sizes, "MLP")
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least two sizes (inputs and outputs), got {sizes}")
         weights, biases = draw_layers(sizes, init, make_rng(seed, rng))
-        out = activation if output_activation is _SAME else output_activation
+        out = resolve_output(activation, output_activation)
         self._build(weights, biases, activation, out, dtype)
 
     @classmethod
     def from_arrays(cls, weights: Sequence[Any], biases: Sequence[Any],
-                    activation: str = "sigmoid", output_activation: str | None = _SAME,
+                    activation: str = "sigmoid", output_activation: str | None = HIDDEN,
                     dtype: Any = None) -> MLP:
         """A network holding copies of the given weights (out, in) and biases (out,)."""
         if len(weights) != len(biases) or not weights:
             raise ValueError(f"MLP.from_arrays needs as many biases as weights (at least "
                              f"one), got {len(weights)} and {len(biases)}")
-        out = activation if output_activation is _SAME else output_activation
+        out = resolve_output(activation, output_activation)
         model = cls.__new__(cls)
         model._build(weights, biases, activation, out, dtype)
         return model

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from nn.init import HIDDEN, resolve_output
 from nn.primitives import quadratic_cost, rows
 
 
@@ -109,9 +110,6 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
 
 # ---- the registry ------------------------------------------------------------------------------
 
-HIDDEN = "hidden"  # a loss's output layer uses the hidden layers' activation (the document)
-
-
 @dataclass(frozen=True)
 class Loss:
     """A cost by name, with what goes with it.
@@ -124,17 +122,17 @@ class Loss:
 
     name: str
     function: Callable[[Any, Any], Tensor]
-    output: str | None
+    output: Any
     targets: str
     output_error: Callable[..., np.ndarray]
 
     def output_activation(self, hidden: str) -> str | None:
         """The output layer's activation for a network whose hidden layers use `hidden`."""
-        return hidden if self.output == HIDDEN else self.output
+        return resolve_output(hidden, self.output)
 
     def fits(self, output_activation: str | None) -> bool:
         """Whether this loss is written for an output layer with that activation."""
-        return self.output == HIDDEN or output_activation == self.output
+        return self.output is HIDDEN or output_activation == self.output
 
     def targets_of(self, labels: np.ndarray, classes: int) -> np.ndarray:
         """Training targets for class labels, in the form this loss takes."""
@@ -142,7 +140,7 @@ class Loss:
 
     def describe(self) -> str:
         """"'bce' with a 'sigmoid' output", and so on: for messages listing the valid pairs."""
-        if self.output == HIDDEN:
+        if self.output is HIDDEN:
             return f"{self.name!r} with any output activation"
         if self.output is None:
             return f"{self.name!r} with no output activation (logits)"

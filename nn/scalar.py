@@ -18,20 +18,10 @@ from typing import Any
 import numpy as np
 
 from autograd import Value, value_dot
-from nn.init import check_sizes, draw_layers, make_rng
+from nn.init import HIDDEN, check_sizes, draw_layers, make_rng, resolve_output
 from nn.module import Module
 
 _ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-
-
-class _Same:
-    """The default output activation: the hidden one."""
-
-    def __repr__(self) -> str:
-        return "<same as activation>"
-
-
-_SAME: Any = _Same()
 
 
 def _numbers(xs: Any) -> list[float]:
@@ -133,21 +123,21 @@ class ScalarMLP(Module):
     """nn.MLP built from Neurons: same sizes, activations, defaults and initial weights."""
 
     def __init__(self, sizes: Sequence[int], activation: str = "sigmoid",
-                 output_activation: str | None = _SAME, *, init: str = "normal",
+                 output_activation: str | None = HIDDEN, *, init: str = "normal",
                  seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         sizes = check_sizes(sizes, "ScalarMLP")
         if len(sizes) < 2:
             raise ValueError(f"ScalarMLP needs at least two sizes, got {sizes}")
         weights, biases = draw_layers(sizes, init, make_rng(seed, rng))
-        out = activation if output_activation is _SAME else output_activation
+        out = resolve_output(activation, output_activation)
         self._build(weights, biases, activation, out)
 
     @classmethod
     def from_arrays(cls, weights: Sequence[Any], biases: Sequence[Any],
-                    activation: str = "sigmoid", output_activation: str | None = _SAME
+                    activation: str = "sigmoid", output_activation: str | None = HIDDEN
                     ) -> ScalarMLP:
         """A network with the given weights (out, in) and biases (out,) per layer."""
-        out = activation if output_activation is _SAME else output_activation
+        out = resolve_output(activation, output_activation)
         model = cls.__new__(cls)
         model._build(weights, biases, activation, out)
         return model

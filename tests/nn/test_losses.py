@@ -217,3 +217,17 @@ def test_every_reader_takes_its_loss_names_from_the_registry():
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         (loss,) = [a for a in next(iter(sub.choices.values()))._actions if a.dest == "loss"]
         assert loss.choices == list(LOSSES)
+
+
+def test_same_as_hidden_is_one_marker_for_networks_and_losses():
+    import inspect
+
+    from nn import MLP, ScalarMLP
+    from nn.init import HIDDEN
+    from nn.losses import LOSSES
+
+    for cls in (MLP, ScalarMLP):
+        assert inspect.signature(cls).parameters["output_activation"].default is HIDDEN
+        assert inspect.signature(cls.from_arrays).parameters["output_activation"].default \
+            is HIDDEN
+    assert LOSSES["mse"].output is HIDDEN and repr(HIDDEN) == "<same as activation>"
