@@ -19,7 +19,7 @@ from autograd.tensor import Tensor, _as_array
 from autograd.value import Value
 
 
-def _variable(x: Any) -> tuple[Node, bool]:
+def _wrt_node(x: Any) -> tuple[Node, bool]:
     """A fresh node to differentiate with respect to, and whether x was itself a traced node.
 
     A traced x (from an outer grad) is passed through an identity op, so the gradient found
@@ -34,10 +34,6 @@ def _variable(x: Any) -> tuple[Node, bool]:
     if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, np.ndarray):
         return Value(float(x)), False
     return Tensor(_as_array(x), requires_grad=True), False
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x
 
 
 def _zeros_like(x: Node, traced: bool) -> Any:
@@ -76,7 +72,7 @@ def value_and_grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0
         # Traced arguments (an outer grad's variables) make this pass record its own backward,
         # so what it returns can be differentiated again, even with respect to other args.
         traced = any(isinstance(a, Node) and a.requires_grad for a in args)
-        made = [_variable(args[i]) for i in argnums]
+        made = [_wrt_node(args[i]) for i in argnums]
         for i, (node, _) in zip(argnums, made):
             args[i] = node
         with enable_grad():
@@ -90,7 +86,7 @@ def value_and_grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0
             grads = [_zeros_like(n, traced) if g is None else g
                      for g, (n, _) in zip(grads, made)]
         if not traced:
-            out, grads = _raw(out), [_as_raw_like(g, n) for g, (n, _) in zip(grads, made)]
+            out, grads = rules.data_of(out), [_as_raw_like(g, n) for g, (n, _) in zip(grads, made)]
         return out, grads[0] if isinstance(argnum, int) else tuple(grads)
 
     return value_and_grad_f
@@ -115,7 +111,7 @@ def _argnums(argnum: Any) -> tuple[int, ...]:
 
 def _as_raw_like(g: Any, node: Node) -> Any:
     """A first-order gradient as the caller's type: float for a Value, ndarray for a Tensor."""
-    g = _raw(g)
+    g = rules.data_of(g)
     return float(g) if isinstance(node, Value) else np.asarray(g, dtype=node.data.dtype)
 
 
@@ -133,7 +129,7 @@ def grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0) -> Callable[...
 def vjp(f: Callable[[Any], Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
     """(f(x), v ↦ vᵀ·∂f/∂x): the output and its vector-Jacobian product, reusable."""
     _callable(f, "vjp")
-    node, traced = _variable(x)
+    node, traced = _wrt_node(x)
     with enable_grad():
         out = f(node)
     if not isinstance(out, Node):
@@ -147,17 +143,17 @@ def vjp(f: Callable[[Any], Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
         g = _zeros_like(node, traced) if g is None else g
         return g if traced else _as_raw_like(g, node)
 
-    return (out if traced else _raw(out)), vjp_fn
+    return (out if traced else rules.data_of(out)), vjp_fn
 
 
 def _vjp_seed(out: Node, v: Any, traced: bool) -> Any:
     if isinstance(out, Value):
-        seed = float(_raw(v))
+        seed = float(rules.data_of(v))
         return Value._from_data(seed) if traced else seed
     if isinstance(v, Tensor) and traced:
         seed = v
     else:
-        seed = _as_array(_raw(v), out.dtype)
+        seed = _as_array(rules.data_of(v), out.dtype)
         if traced:
             seed = Tensor._from_data(seed)
     if seed.shape != out.shape:
@@ -172,8 +168,8 @@ def jacobian(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     def jacobian_f(x: Any) -> Any:
         out, pullback = vjp(f, x)
-        out_shape = np.shape(_raw(out))
-        in_shape = np.shape(_raw(x))
+        out_shape = np.shape(rules.data_of(out))
+        in_shape = np.shape(rules.data_of(x))
         rows = []
         for i in range(int(np.prod(out_shape, dtype=int))):
             e = np.zeros(int(np.prod(out_shape, dtype=int)))

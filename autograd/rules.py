@@ -22,8 +22,8 @@ from autograd.graph import Node
 from autograd.primitive import primitive
 
 
-def _data(x: Any) -> Any:
-    """The raw data under a node (for masks and shapes, which carry no gradient)."""
+def data_of(x: Any) -> Any:
+    """The raw data under a node, or x itself: for masks and shapes, which carry no gradient."""
     return x.data if isinstance(x, Node) else x
 
 
@@ -110,12 +110,12 @@ def _log_base(x):
 @_log_base.defvjp
 def _log_base_vjp(g, out, x):
     """∂ln x = g / x where x > 0 (0 elsewhere, where ln was replaced)"""
-    return (g * (_data(x) > 0) / _where_positive(x),)
+    return (g * (data_of(x) > 0) / _where_positive(x),)
 
 
 def _where_positive(x):
     """x where it is positive, 1 elsewhere (a safe denominator)."""
-    return x + (_data(x) <= 0) * (1 - x)
+    return x + (data_of(x) <= 0) * (1 - x)
 
 
 @primitive
@@ -284,7 +284,7 @@ def relu(x):
 @relu.defvjp
 def relu_vjp(g, out, x):
     """∂relu x = g·[x > 0]"""
-    return (g * (_data(x) > 0),)
+    return (g * (data_of(x) > 0),)
 
 
 @primitive
@@ -337,7 +337,7 @@ def max_(x, axis=None, keepdims=False):
 @max_.defvjp
 def max_vjp(g, out, x, axis=None, keepdims=False):
     """∂max x = g·[x = max] / #ties (ties share the gradient equally)"""
-    hit = _data(x) == _data(_kept(out, x, axis, keepdims))
+    hit = data_of(x) == data_of(_kept(out, x, axis, keepdims))
     share = hit / hit.sum(axis=axis, keepdims=True)
     return (_kept(g, x, axis, keepdims) * share,)
 
@@ -470,7 +470,7 @@ def _mT(a):
 def _matmul_like(a, b, like):
     """a @ b, laid out in memory like `like` (a transposed matrix, W.T in x @ W.T, gets a
     transposed gradient, so W's own gradient comes out contiguous: no copy, fast updates)."""
-    d = _data(like)
+    d = data_of(like)
     if d.ndim == 2 and d.flags.f_contiguous and not d.flags.c_contiguous:
         return _mT(_mT(b) @ _mT(a))
     return a @ b

@@ -215,10 +215,10 @@ def _load_bundled() -> MNIST:
     with resources.as_file(resources.files("nn") / "datasets" / SUBSET) as path:
         if not path.is_file():
             raise FileNotFoundError(f"the bundled MNIST subset is missing: {path}")
-        return _read_npz(path, f"bundled subset ({path.name})")
+        return _read_subset(path, f"bundled subset ({path.name})")
 
 
-def _read_npz(path: Path, source: str) -> MNIST:
+def _read_subset(path: Path, source: str) -> MNIST:
     """An .npz holding the four uint8 arrays under the keys of FILES."""
     try:
         with np.load(path, allow_pickle=False) as z:

@@ -38,7 +38,7 @@ class Optimizer:
     def _gradient(self, p: Tensor, g: Any, scratch: np.ndarray) -> np.ndarray:
         """The gradient the update uses: p.grad, plus weight_decay · p when decay is on."""
         if type(g) is not np.ndarray:
-            g = _raw(g)
+            g = _as_ndarray(g)
         if self.weight_decay:
             np.multiply(p.data, self.weight_decay, out=scratch)
             scratch += g
@@ -69,7 +69,7 @@ class SGD(Optimizer):
         for p, buf in zip(self.params, self._scratch):
             g = p.grad
             if g is not None:
-                np.multiply(g if type(g) is np.ndarray else _raw(g), lr, out=buf)
+                np.multiply(g if type(g) is np.ndarray else _as_ndarray(g), lr, out=buf)
                 p.data -= buf
 
     def _step_with_extras(self) -> None:
@@ -145,7 +145,7 @@ class Adam(Optimizer):
                 f"weight_decay={self.weight_decay})")
 
 
-def _raw(g: Any) -> np.ndarray:
+def _as_ndarray(g: Any) -> np.ndarray:
     """A gradient as an ndarray (it is a Tensor after a backward with create_graph=True)."""
     return np.asarray(g.data if isinstance(g, Tensor) else g)
 

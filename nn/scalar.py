@@ -19,9 +19,8 @@ import numpy as np
 
 from autograd import Value, value_dot
 from nn.init import HIDDEN, check_sizes, draw_layers, make_rng, resolve_output
+from nn.layers import ACTIVATIONS
 from nn.module import Module
-
-_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 
 
 def _numbers(xs: Any) -> list[float]:
@@ -41,8 +40,8 @@ def _apply(name: str, z: Value) -> Value:
 def _checked_activation(name: str | None) -> str:
     if name is None:
         return "identity"
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(sorted(_ACTIVATIONS))}"
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(sorted(ACTIVATIONS))}"
                          " (or None for identity)")
     return name
 

@@ -138,3 +138,26 @@ def test_value_and_tensor_define_their_notebook_display_themselves():
     from autograd import Tensor, Value
 
     assert "_repr_mimebundle_" in vars(Value) and "_repr_mimebundle_" in vars(Tensor)
+
+
+# One name, one job: a function or class name defined in two modules must do the same thing
+# there, and these are the ones that do (or that a command module implements by protocol).
+SHARED_NAMES = {
+    "register": "each nn.commands module adds its subcommand",
+    "run": "each nn.commands module runs its subcommand",
+    "sigmoid": "σ: the engine's primitive, and nn.delta's plain numpy one",
+    "_path": "a path argument checked for type, in nn.data and nn.module",
+    "backprop": "the engine's driver (graph) and the document's δ recursion (nn.delta)",
+    "_rule": "a node's rule applied, in the driver and in the culprit finder",
+}
+
+
+def test_no_two_modules_give_one_name_to_different_functions():
+    where: dict[str, list[str]] = {}
+    for path in _sources("autograd", "nn"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                where.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    twice = {name: paths for name, paths in where.items()
+             if len(paths) > 1 and name not in SHARED_NAMES}
+    assert twice == {}

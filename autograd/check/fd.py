@@ -51,10 +51,10 @@ def as_variables(inputs: Sequence[Any], *, scalar_as_tensor: bool = False) -> li
     if not inputs:
         raise ValueError("a gradient check needs at least one input to differentiate")
     arrays = any(isinstance(x, (Tensor, np.ndarray, list, tuple)) for x in inputs)
-    return [_variable(x, i, scalar_as_tensor or arrays) for i, x in enumerate(inputs)]
+    return [_input_node(x, i, scalar_as_tensor or arrays) for i, x in enumerate(inputs)]
 
 
-def _variable(x: Any, i: int, scalar_as_tensor: bool) -> Node:
+def _input_node(x: Any, i: int, scalar_as_tensor: bool) -> Node:
     if isinstance(x, Node):
         if x._op is not None:  # a computed node is checked at its value, as a new leaf
             x = x.data if isinstance(x, Value) else x.data.copy()

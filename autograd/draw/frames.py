@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograd.draw.local import node_grads
 from autograd.draw.render import DEFAULT_MAX_NODES, Frame, build, check_options, pipe, write_atomic
-from autograd.draw.summary import identity
+from autograd.draw.summary import one_per_node
 from autograd.draw.trace import cluster_of, trace
 from autograd.graph import Node, toposort
 
@@ -57,7 +57,7 @@ def frame_graphs(root: Node, *, rankdir: str = "LR", show_derivatives: bool = Fa
     index = tr.index()
     order = [index[node] for node in toposort(root)]
     where, names = cluster_of(tr, clusters)
-    plan = identity(tr)
+    plan = one_per_node(tr)
     graphs = []
     for k in range(n + 1):
         frame = Frame(grads, frozenset(order[:k]), order[k - 1] if k else None,

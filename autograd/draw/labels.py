@@ -41,7 +41,7 @@ def array_text(a: Any) -> str:
     return _LINE.join(escape(line) for line in text.splitlines()) + _LINE
 
 
-def record(fields: list[str]) -> str:
+def record_label(fields: list[str]) -> str:
     """A record label from already escaped fields, drawn side by side in a left-right graph."""
     return "{" + " | ".join(fields) + "}"  # nested, a record turns its fields by 90°
 
@@ -57,7 +57,7 @@ def value_fields(node: Node, grad: Any, hidden: bool = False) -> list[str]:
     if isinstance(data, np.ndarray):
         # Shape, data and grad stacked at right angles to the label: compact for arrays.
         stack = [escape(f"{data.shape} {data.dtype}"), _array_field("data", data), grad_text]
-        return fields + [record(stack)]
+        return fields + [record_label(stack)]
     return fields + [f"data {number(data)}", grad_text]
 
 

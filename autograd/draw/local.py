@@ -15,6 +15,7 @@ import numpy as np
 
 from autograd.draw.trace import Trace
 from autograd.graph import Node, unbroadcast
+from autograd.rules import data_of
 
 # Jacobians up to this many entries are computed and shown in full; larger ones by shape.
 SMALL_JACOBIAN = 16
@@ -51,7 +52,7 @@ def scalar_partials(node: Node) -> tuple[float | None, ...]:
         raise RuntimeError(f"the {node.op!r} node's saved inputs were freed by backward; "
                            "build the graph again or pass retain_graph=True to backward")
     grads = _pullback(node, 1.0)
-    return tuple([None if p is None or g is None else float(_raw(g))
+    return tuple([None if p is None or g is None else float(data_of(g))
                   for p, g in zip(node._parents, grads)])
 
 
@@ -68,7 +69,7 @@ def jacobian_of(node: Node, slot: int) -> np.ndarray | None:
     for k in range(m):
         e = np.zeros(m, dtype=np.asarray(node.data).dtype)
         e[k] = 1.0
-        g = _raw(_pullback(node, e.reshape(out_shape))[slot])
+        g = data_of(_pullback(node, e.reshape(out_shape))[slot])
         rows.append(np.zeros(in_shape) if g is None else unbroadcast(np.asarray(g), in_shape))
     return np.stack(rows).reshape(out_shape + in_shape)
 
@@ -96,13 +97,9 @@ def node_grads(tr: Trace) -> list[Any]:
         for p, gp in zip(node._parents, _pullback(node, g)):
             if p is None or gp is None:
                 continue
-            gp = _raw(gp)
+            gp = data_of(gp)
             if p._shaped and np.shape(gp) != p.data.shape:
                 gp = unbroadcast(np.asarray(gp), p.data.shape)
             j = index[p]
             grads[j] = gp if grads[j] is None else grads[j] + gp
     return grads
-
-
-def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x

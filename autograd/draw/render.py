@@ -21,7 +21,7 @@ from autograd.draw.labels import (
     caption_text,
     number,
     op_text,
-    record,
+    record_label,
     value_fields,
 )
 from autograd.draw.local import freed, jacobian_of, scalar_partials
@@ -162,7 +162,7 @@ class _Builder:
             return
         i = members[0]
         node = self.tr.nodes[i]
-        g.node(f"v{i}", _nohtml(record(value_fields(node, *self._grad(i)))), shape="record",
+        g.node(f"v{i}", _nohtml(record_label(value_fields(node, *self._grad(i)))), shape="record",
                style="filled", fillcolor=self._fill(i), **self._font(i))
         if node._op is not None:
             self._op(g, i, node)
@@ -178,7 +178,7 @@ class _Builder:
 
     def _box(self, g: graphviz.Digraph, u: int, members: list[int]) -> None:
         fields = box_fields(self.tr, members, self.plan.fused[u])
-        g.node(f"u{u}", _nohtml(record(fields)), shape="Mrecord", style="filled,dashed",
+        g.node(f"u{u}", _nohtml(record_label(fields)), shape="Mrecord", style="filled,dashed",
                fillcolor=_COLORS["box"])
 
     def _grad(self, i: int) -> tuple[Any, bool]:

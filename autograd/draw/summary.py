@@ -32,7 +32,7 @@ class Summary(NamedTuple):
     notes: list[str]
 
 
-def identity(tr: Trace) -> Summary:
+def one_per_node(tr: Trace) -> Summary:
     """Every node drawn by itself."""
     n = len(tr.nodes)
     return Summary(list(range(n)), [[i] for i in range(n)], [False] * n, [])
@@ -45,7 +45,7 @@ def summarise(tr: Trace, max_nodes: int | None, where: list[int] | None = None) 
     """
     n = len(tr.nodes)
     if max_nodes is None or n <= max_nodes:
-        return identity(tr)
+        return one_per_node(tr)
     where = where if where is not None else [-1] * n
     unit_of = fused_of = _fuse(tr, where)
     notes = [f"{n:,} nodes, more than max_nodes={max_nodes:,}: summarised "

@@ -22,9 +22,9 @@ import numpy as np
 
 from nn import cli
 from nn.cli import CommandError
+from nn.layers import ACTIVATIONS
 from nn.losses import LOSSES
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 # (eps, atol, rtol) of the gradcheck and the table: float32 differences are best near 1e-2
 # (the bottom of its V-curve) and good to about three digits there.
 TOLERANCES = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-2, 1e-3, 1e-2)}
@@ -39,9 +39,9 @@ def register(subparsers: Any) -> None:
                     "differences), sweep the finite-difference step, and name the wrong rule "
                     "when a check fails. Exit status 1 when a check fails.")
     p.add_argument("--sizes", default="4,5,3", help="layer widths, comma-separated (4,5,3)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid",
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
                    help="hidden activation (sigmoid)")
-    p.add_argument("--output-activation", choices=(*ACTIVATIONS, "none"), default=None,
+    p.add_argument("--output-activation", choices=[*ACTIVATIONS, "none"], default=None,
                    help="output activation (default: the loss's own: mse the hidden one, "
                         "bce sigmoid, cross_entropy none)")
     p.add_argument("--loss", choices=list(LOSSES), default="mse", help="cost function (mse)")
@@ -138,7 +138,7 @@ def _positive(value: float | None, default: float | None, flag: str,
     return float(value)
 
 
-def _steps(lo: float, hi: float) -> list[float]:
+def _decades(lo: float, hi: float) -> list[float]:
     """hi, hi/10, … down to lo (lo itself included when the decades do not land on it)."""
     n = math.floor(math.log10(hi / lo) + 1e-9)
     steps = [hi * 10.0 ** -k for k in range(n + 1)]
@@ -175,7 +175,7 @@ def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any]
         report = model_gradcheck(model, x, y, loss, **tol)
         table = grad_table(model, x, y, loss, **tol)
         culprit = None if report and table else find_culprit(model, x, y, loss, **tol)
-        steps = _steps(cfg["eps_min"], cfg["eps_max"])
+        steps = _decades(cfg["eps_min"], cfg["eps_max"])
         sweeps = [model_sweep(model, x, y, loss, eps=steps, dtype=d) for d in TOLERANCES]
     notes = list(dict.fromkeys(str(w.message) for w in caught))
     return dict(gradcheck=report, table=table, culprit=culprit, sweeps=sweeps, notes=notes)

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--threads must be at least 1, got {args.threads}")
     _check_outputs(args)
     data = _load(args.data, cfg["train_limit"])
-    model, optimizer = build(cfg)
+    model, optimizer = build_model(cfg)
     print(f"Training {'-'.join(map(str, cfg['sizes']))} ({cfg['activation']}, {cfg['loss']}, "
           f"{cfg['optimizer']} lr={cfg['lr']:g}, batch {cfg['batch_size']}, init "
           f"{cfg['init']}, seed {cfg['seed']}) on {len(data.train)} images from "
@@ -120,14 +120,14 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     if args.sizes is not None:
-        cfg["sizes"] = parse_sizes(args.sizes)
+        cfg["sizes"] = _mnist_sizes(args.sizes)
     cfg.update(preset=args.preset, seed=args.seed, train_limit=args.train_limit,
                data=args.data)
     _check(cfg)
     return cfg
 
 
-def parse_sizes(text: str) -> list[int]:
+def _mnist_sizes(text: str) -> list[int]:
     """"784,30,10" as [784, 30, 10], checked for MNIST: 784 inputs, 10 outputs."""
     sizes = cli.parse_sizes(text, "784,30,10")
     if sizes[0] != 784:
@@ -179,7 +179,7 @@ def _load(folder: str | None, limit: int | None) -> Any:
     return MNIST(train=part, test=data.test, source=data.source)
 
 
-def build(cfg: dict[str, Any]) -> tuple[Any, Any]:
+def build_model(cfg: dict[str, Any]) -> tuple[Any, Any]:
     """The model and optimizer the configuration describes."""
     from nn.layers import MLP
     from nn.optim import SGD, Adam

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nn.data import (
     FILES,
     MNISTFormatError,
-    _read_npz,
+    _read_subset,
     as_rng,
     batches,
     load_mnist,
@@ -123,12 +123,12 @@ def test_bad_npz_is_named(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(MNISTFormatError, match=r"bad\.npz: corrupt"):
-        _read_npz(bad, "test")
+        _read_subset(bad, "test")
     partial = tmp_path / "partial.npz"
     np.savez(partial, train_images=np.zeros((1, 28, 28), np.uint8))
     missing = r"partial\.npz: missing arrays train_labels, test_images"
     with pytest.raises(MNISTFormatError, match=missing):
-        _read_npz(partial, "test")
+        _read_subset(partial, "test")
 
 
 # ---- the bundled subset -------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 EPS = 1e-6
 
 
-def numeric_vjp(f: Callable[[np.ndarray], Any], x: Any, v: Any = 1.0,
+def central_vjp(f: Callable[[np.ndarray], Any], x: Any, v: Any = 1.0,
                 eps: float = EPS) -> np.ndarray:
     """vᵀ·∂f/∂x by central differences, for f from an array (or float) to an array (or float).
 
@@ -34,9 +34,9 @@ def numeric_vjp(f: Callable[[np.ndarray], Any], x: Any, v: Any = 1.0,
     return out
 
 
-def numeric_grad(f: Callable[[Any], Any], x: Any, eps: float = EPS) -> Any:
+def central_grad(f: Callable[[Any], Any], x: Any, eps: float = EPS) -> Any:
     """∂f/∂x by central differences for scalar f; a float for float x, else an array."""
-    g = numeric_vjp(f, x, 1.0, eps)
+    g = central_vjp(f, x, 1.0, eps)
     return float(g) if np.ndim(x) == 0 else g
 
 
