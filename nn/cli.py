@@ -62,12 +62,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def version() -> str:
+    """The version, and where the engine is imported from: the unrelated HIPS `autograd`
+    package has the same import name, and this shows which one Python finds."""
+    import autograd
+
+    where = Path(autograd.__file__).resolve().parent
+    if getattr(autograd, "__version__", None) != __version__ or not hasattr(autograd, "Value"):
+        return (f"deltagrad {__version__}; but the `autograd` imported from {where} is not "
+                "deltagrad's engine (uninstall the other package named autograd)")
+    return f"deltagrad {__version__} (engine: autograd at {where})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand registered."""
     parser = _Parser(
         prog="deltagrad",
         description="Train and inspect backpropagation networks with the deltagrad engine.")
-    parser.add_argument("--version", action="version", version=f"deltagrad {__version__}")
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"nn.commands.{name}").register(sub)

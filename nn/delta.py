@@ -1,5 +1,10 @@
 """The document's closed-form δ recursion (section 4.3): the reference every gradient meets.
 
+The document is the reference text of this project: a tutorial on the two basic algorithms of
+backpropagation (the neuron, the costs, the δ recursion) and the network.py of Nielsen's
+*Neural Networks and Deep Learning*, chapter 1. Section numbers here and elsewhere are the
+tutorial's; function names (backprop, update_mini_batch, cost_derivative) are network.py's.
+
 Plain numpy, no autograd, written as the document writes it, with a batch as the rows of x
 (so a column vector of the document is a row here, and Wᵀδ becomes δW):
 

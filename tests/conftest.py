@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+# Full MNIST (the four IDX .gz files), where a checkout sits beside the data (as in CI), or
+# where DELTAGRAD_MNIST says. Tests that need it skip when it is not there.
+FULL_MNIST = Path(os.environ.get("DELTAGRAD_MNIST",
+                                 Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
 
 # ---- graphviz's `dot`: picture tests skip without it, except where it is required ---------
 

@@ -153,3 +153,28 @@ def test_the_same_from_python_dash_m_nn(places, processes, args):
 def test_every_subcommand_is_covered():
     assert {args.split()[0] for args in SUBPROCESS} >= {"train", "check", "draw"}
     assert {args for args, _ in CASES} >= SUBPROCESS
+
+
+def test_version_names_the_engine_it_imports(capsys):
+    import autograd
+    from nn.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    assert out.startswith(f"deltagrad {autograd.__version__} (engine: autograd at ")
+    assert str(Path(autograd.__file__).resolve().parent) in out
+
+
+def test_version_says_when_another_autograd_is_imported(monkeypatch):
+    import types
+
+    from nn import cli
+
+    other = types.ModuleType("autograd")
+    other.__file__ = "/site-packages/autograd/__init__.py"
+    other.__version__ = "1.7.0"
+    monkeypatch.setitem(sys.modules, "autograd", other)
+    assert "is not deltagrad's engine" in cli.version()
+    assert "/site-packages/autograd" in cli.version()

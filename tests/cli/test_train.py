@@ -15,10 +15,8 @@ import pytest
 from nn import MLP
 from nn.cli import build_parser, main
 from nn.commands.train import NIELSEN_DECAY, config
+from tests.conftest import FULL_MNIST
 
-# Full MNIST, where a checkout sits beside the data (as in CI), or where DELTAGRAD_MNIST says.
-FULL = Path(os.environ.get("DELTAGRAD_MNIST",
-                          Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"))
 QUICK = ["train", "--epochs", "1", "--train-limit", "300"]
 
 
@@ -150,9 +148,9 @@ def test_python_dash_m_nn_train(tmp_path):
     assert bad.stderr == "deltagrad train: error: --lr must be a positive number, got nan\n"
 
 
-@pytest.mark.skipif(not FULL.is_dir(), reason=f"full MNIST not at {FULL}")
+@pytest.mark.skipif(not FULL_MNIST.is_dir(), reason=f"full MNIST not at {FULL_MNIST}")
 def test_full_mnist_folder(capsys):
-    status, out, _ = _run(capsys, "--data", str(FULL), "--train-limit", "2000", "--init",
+    status, out, _ = _run(capsys, "--data", str(FULL_MNIST), "--train-limit", "2000", "--init",
                           "nielsen")
     assert status == 0
     correct = int(re.search(r"^Epoch 0: (\d+) / 10000$", out, flags=re.MULTILINE).group(1))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from pathlib import Path
 
@@ -22,11 +21,7 @@ from nn.data import (
     one_hot,
     read_idx,
 )
-
-# Full MNIST, where a checkout sits beside the data (as in CI), or where DELTAGRAD_MNIST says.
-FULL = Path(os.environ.get("DELTAGRAD_MNIST",
-                          Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"))
-
+from tests.conftest import FULL_MNIST
 
 # ---- synthetic IDX files ------------------------------------------------------------------
 
@@ -151,13 +146,13 @@ def test_bundled_file_is_small_and_documented():
     assert "CC BY-SA 3.0" in readme and "LeCun" in readme and "Cortes" in readme
 
 
-@pytest.mark.skipif(not FULL.is_dir(), reason=f"full MNIST not at {FULL}")
+@pytest.mark.skipif(not FULL_MNIST.is_dir(), reason=f"full MNIST not at {FULL_MNIST}")
 def test_bundled_subset_is_real_mnist():
     with np.load(Path(__file__).resolve().parents[2] / "nn" / "datasets"
                  / "mnist_subset.npz", allow_pickle=False) as z:
         idx, images, labels = z["test_index"], z["test_images"], z["test_labels"]
-    full_images = read_idx(FULL / FILES["test_images"])
-    full_labels = read_idx(FULL / FILES["test_labels"])
+    full_images = read_idx(FULL_MNIST / FILES["test_images"])
+    full_labels = read_idx(FULL_MNIST / FILES["test_labels"])
     assert np.array_equal(full_images[idx], images)
     assert np.array_equal(full_labels[idx], labels)
 
@@ -208,9 +203,9 @@ def test_batches_refuse_bad_arguments(args, message):
         list(batches(*args))
 
 
-@pytest.mark.skipif(not FULL.is_dir(), reason=f"full MNIST not at {FULL}")
+@pytest.mark.skipif(not FULL_MNIST.is_dir(), reason=f"full MNIST not at {FULL_MNIST}")
 def test_full_mnist_matches_the_published_facts():
-    data = load_mnist(FULL)
+    data = load_mnist(FULL_MNIST)
     assert data.train.images.shape == (60_000, 784) and data.test.images.shape == (10_000, 784)
     assert data.train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert data.test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
