@@ -161,3 +161,34 @@ def test_no_two_modules_give_one_name_to_different_functions():
     twice = {name: paths for name, paths in where.items()
              if len(paths) > 1 and name not in SHARED_NAMES}
     assert twice == {}
+
+
+# ---- the two tool packages are real packages that can also be called --------------------------
+
+def test_check_and_draw_are_real_packages_and_the_documented_functions():
+    import importlib
+    import types
+
+    import autograd
+    from autograd import Tensor, Value, draw, gradcheck
+
+    check = importlib.import_module("autograd.check")
+    pictures = importlib.import_module("autograd.draw")
+    assert isinstance(check, types.ModuleType) and isinstance(pictures, types.ModuleType)
+    assert gradcheck is check is autograd.gradcheck and draw is pictures
+    assert gradcheck(lambda x: (x * x).sum(), Tensor([1.0, 2.0])).ok
+    assert draw(Value(2.0) * 3).source.startswith("digraph")
+    for name in ("fd", "report", "sweep", "culprit"):
+        assert importlib.import_module(f"autograd.check.{name}").__name__.endswith(name)
+    for name in ("trace", "labels", "local", "summary", "render", "frames"):
+        assert importlib.import_module(f"autograd.draw.{name}").__name__.endswith(name)
+
+
+def test_the_documented_import_paths_keep_working():
+    from autograd.gradcheck import locate_culprit, plot_sweep, sweep
+
+    import autograd
+    from autograd.draw import backward_frames, render, trace
+
+    assert callable(autograd.trace) and autograd.trace is trace
+    assert all(callable(f) for f in (backward_frames, render, locate_culprit, plot_sweep, sweep))
