@@ -342,3 +342,23 @@ def test_data_is_assignable_as_in_an_sgd_step():
     p.grad = None
     (p * 1.0).sum().backward()
     np.testing.assert_array_equal(p.grad, [1.0, 1.0])
+
+
+def test_softplus_is_stable_and_its_gradient_is_sigmoid():
+    z = Tensor([-1000.0, -2.0, 0.0, 3.0, 1000.0], requires_grad=True)
+    out = z.softplus()
+    np.testing.assert_allclose(out.data, [0.0, np.log1p(np.exp(-2.0)), np.log(2.0),
+                                          3.0 + np.log1p(np.exp(-3.0)), 1000.0], rtol=1e-15)
+    out.sum().backward()
+    np.testing.assert_allclose(z.grad, np.exp(-np.logaddexp(0.0, -z.data)), rtol=1e-15)
+    x = np.array([0.3, -1.2])
+    t = Tensor(x, requires_grad=True)
+    t.softplus().sum().backward()
+    assert_grad_close(t.grad, central_vjp(lambda a: np.logaddexp(0.0, a), x, np.ones(2)))
+
+
+def test_the_scalar_fast_paths_are_public_names():
+    import autograd
+    from autograd.value import value_dot, value_sum
+
+    assert autograd.value_dot is value_dot and autograd.value_sum is value_sum
