@@ -6,6 +6,7 @@ run the chain rule backwards from any scalar with `.backward()`. The functional 
 functions and nest to any order.
 """
 
+from autograd.compile import CompileError, CompileWarning, compile
 from autograd.draw import draw
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.gradcheck import gradcheck
@@ -18,10 +19,13 @@ from autograd.value import Value
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompileError",
+    "CompileWarning",
     "Primitive",
     "Tensor",
     "Value",
     "__version__",
+    "compile",
     "detect_anomaly",
     "draw",
     "enable_grad",
