@@ -117,7 +117,7 @@ class Capture:
         self.problem: str | None = None
         self.thread = threading.get_ident()
         for i, t in enumerate(inputs):
-            self._new_slot(t, False, ("in", i))
+            self._new_slot(t, t.requires_grad, ("in", i))
 
     # -- slots --
 
