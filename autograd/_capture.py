@@ -71,7 +71,7 @@ class Backward:
     root: int
     seed: np.ndarray
     # (slot of a node, its op's index in the tape, needs per argument, [(arg i, parent slot,
-    # fit shape or None)])
+    # None, or the reduction that undoes broadcasting: (as array, leading axes, ones axes))])
     steps: list[tuple[int, int, tuple[bool, ...], list[tuple[int, int, Any]]]]
     deposits: list[tuple[int, bool]]  # (parameter slot, copy before handing out)
 
@@ -251,8 +251,8 @@ class Capture:
             pk = self.slot[id(p)]
             fit = None
             if type(gp) is not np.ndarray or gp.shape != p.data.shape:
-                fit = p.data.shape
-                gp = graph.unbroadcast(np.asarray(gp), fit)
+                fit = _reduction(np.shape(gp), p.data.shape, type(gp) is not np.ndarray)
+                gp = graph.unbroadcast(np.asarray(gp), p.data.shape)
             pending[pk] = gp if pk not in pending else pending[pk] + gp
             routes.append((i, pk, fit))
         return (k, index, needs, routes)
@@ -273,6 +273,18 @@ class Capture:
         self.flag(f"fn returns a {type(r).__name__}; a compiled fn returns None, a Tensor, "
                   "or a tuple or list of Tensors")
         return None
+
+
+def _reduction(have: tuple[int, ...], want: tuple[int, ...],
+               wrap: bool) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
+    """The sums that take a gradient of shape `have` to `want`, as graph.unbroadcast does
+    them, worked out once: (wrap in an array first, leading axes, axes kept at length 1)."""
+    lead = len(have) - len(want)
+    if lead < 0:
+        raise Uncapturable(f"a gradient of shape {have} cannot reduce to shape {want}")
+    rest = have[lead:]
+    ones = tuple(i for i, n in enumerate(want) if n == 1 and rest[i] != 1)
+    return wrap, tuple(range(lead)), ones
 
 
 def _base(a: np.ndarray) -> np.ndarray:

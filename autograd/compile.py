@@ -47,7 +47,7 @@ import numpy as np
 
 from autograd import _capture
 from autograd._capture import Backward, Capture, Reset, Tape, Uncapturable, capturing
-from autograd.graph import is_grad_enabled, unbroadcast
+from autograd.graph import is_grad_enabled
 from autograd.tensor import Tensor
 
 
@@ -289,7 +289,7 @@ def _output_slots(spec: Any) -> list[int]:
 
 def _generate(tape: Tape, args: tuple[Any, ...]) -> Callable[..., tuple[Any, ...]]:
     """Python source for the tape, straight-line, compiled once with exec."""
-    names: dict[str, Any] = {"_put": _put, "_fit": _fit, "_Stale": _Stale}
+    names: dict[str, Any] = {"_put": _put, "_asarray": np.asarray, "_Stale": _Stale}
     lines = _reads(tape, args, names)
     for b, event in enumerate(tape.events):
         if isinstance(event, int):
@@ -355,7 +355,7 @@ def _backward(tape: Tape, b: int, event: Backward, names: dict[str, Any]) -> lis
         extra = f", needs={needs!r}" if op.op.wants_needs else ""
         lines.append(f"    r = B{i}({pending.pop(k)}, v{k}{args}{extra})")
         for j, pk, fit in routes:
-            expr = f"r[{j}]" if fit is None else f"_fit(r[{j}], {fit!r})"
+            expr = _fitted(f"r[{j}]", fit)
             if pk in pending:
                 lines.append(f"    {pending[pk]} = {pending[pk]} + {expr}")
             else:
@@ -366,9 +366,18 @@ def _backward(tape: Tape, b: int, event: Backward, names: dict[str, Any]) -> lis
     return lines
 
 
-def _fit(g: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """A gradient as an array of its operand's shape (broadcasting undone)."""
-    return unbroadcast(np.asarray(g), shape)
+def _fitted(expr: str, fit: Any) -> str:
+    """expr summed back to its operand's shape, with the sums unbroadcast would do."""
+    if fit is None:
+        return expr
+    wrap, lead, ones = fit
+    if wrap:
+        expr = f"_asarray({expr})"
+    if lead:
+        expr = f"{expr}.sum(axis={lead!r})"
+    if ones:
+        expr = f"{expr}.sum(axis={ones!r}, keepdims=True)"
+    return expr
 
 
 def _put(p: Tensor, g: np.ndarray, copy: bool) -> None:

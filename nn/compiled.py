@@ -12,8 +12,9 @@ identity) layers with `mse_loss` and plain SGD, gets a hand-fused plan instead: 
 buffers for every activation, δ and gradient, and three fusions, each of which can be turned
 off (`fusions=`) to measure it alone:
 
-    "sgd"      the update folded into the weight-gradient matmul: W −= (η δ)ᵀ a, scaling the
-               small δ (m × out) instead of the large gradient (out × in)
+    "sgd"      the update folded into the weight-gradient matmul: W −= (η δ)ᵀ a, with η
+               applied once to δᴸ (m × out) and carried down the δ recursion, instead of to
+               each large gradient (out × in)
     "sigmoid"  σ(z) = ½ tanh(z/2) + ½ in place: silent at any z and exact at |z| = 1000,
                without the eager rule's per-call overflow scan (z.min()); within 1e-16 of
                the rule in absolute terms, which is what the quadratic cost sees
@@ -234,24 +235,28 @@ class _MLPPlan:
             if la.sig:
                 self.sigmoid(h)
             a = h
-        loss = self._cost(a, y)
-        self._backward(x, self.optimizer.lr)
+        lr = self.optimizer.lr
+        loss = self._cost(a, y, lr)
+        self._backward(x, lr)
         return loss
 
-    def _cost(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """J = Σ‖a − y‖² / 2m, and δᴸ's first factor ∂J/∂a = (a − y)/m into the last δ."""
+    def _cost(self, a: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
+        """J = Σ‖a − y‖² / 2m, and δᴸ's first factor ∂J/∂a = (a − y)/m into the last δ
+        (times η when the update is folded in: every δ below then carries η too)."""
         d = np.subtract(a, y, out=self.d)
         loss = np.asarray(np.vdot(d, d) / (2 * self.m))
         if not self.reuse_cost:
             d = a - y  # what the eager rule does: a − y once more
         last = self.layers[-1]
-        np.multiply(d, self.scale, out=last.delta)
+        np.multiply(d, self.scale * lr if self.fold else self.scale, out=last.delta)
         if last.sig:
             last.sigmoid_grad()
         return loss
 
     def _backward(self, x: np.ndarray, lr: float) -> None:
-        """δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ σ′(zˡ); W −= η δᵀ aˡ⁻¹; b −= η Σ δ; each W used before its update."""
+        """δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ σ′(zˡ); W −= η δᵀ aˡ⁻¹; b −= η Σ δ; each W used before its update.
+        Folded, the δs already carry η (the recursion is linear in δ), so the update is the
+        weight-gradient matmul and a subtraction: no pass over the (out × in) gradient."""
         layers = self.layers
         for i in range(len(layers) - 1, -1, -1):
             la = layers[i]
@@ -263,14 +268,11 @@ class _MLPPlan:
                 if below.sig:
                     below.sigmoid_grad()
             gw, gb = la.gw, la.gb
-            if self.fold:
-                np.multiply(delta, lr, out=la.tmp)
-                np.matmul(la.tmp.T, prev, out=gw)
-            else:
-                np.matmul(delta.T, prev, out=gw)
-                gw *= lr
+            np.matmul(delta.T, prev, out=gw)
             np.sum(delta, axis=0, out=gb)
-            gb *= lr
+            if not self.fold:
+                gw *= lr
+                gb *= lr
             w -= gw
             la.b.data -= gb
             la.w.grad = la.b.grad = None
