@@ -100,7 +100,7 @@ class CompiledStep:
         last = self._last
         if last is not None and last.takes(x, y):  # the steady state: as the step before
             try:
-                return Tensor._from_data(last(x, y))
+                return Tensor._from_data(last.run(x, y))
             except _Stale:
                 self._plans.clear()
         x, y = _array(x, "x"), _array(y, "y")
@@ -126,7 +126,7 @@ class CompiledStep:
             return None
         if plan.checked:
             self._last = plan
-            return plan(x, y)
+            return plan.run(x, y)
         loss = plan.check(x, y, self._eager_step)  # the step eager took
         if not plan.checked:
             self._plans[key] = False
@@ -174,7 +174,7 @@ class _MLPPlan:
         self.checked = False
         self.scale = np.asarray(1.0, dtype) / m  # the eager seed (1.0) over m, in its dtype
         self.m = m
-        self.sigmoid = _sigmoid_fused if "sigmoid" in fusions else _sigmoid_eager
+        self.fuse_sigmoid = "sigmoid" in fusions
         self.fold = "sgd" in fusions
         self.reuse_cost = "cost" in fusions
         self.layers = []
@@ -184,6 +184,7 @@ class _MLPPlan:
                                       np.empty((m, n), dtype), np.empty((m, n), dtype),
                                       np.empty((m, n), dtype)))
         self.d = np.empty((m, model.layers[-1].out_features), dtype)
+        self.run = self._generate()
 
     @classmethod
     def build(cls, model: MLP, optimizer: SGD, x: np.ndarray, y: np.ndarray,
@@ -212,7 +213,7 @@ class _MLPPlan:
         return its loss. `checked` says whether the two agreed."""
         params = [t for la in self.layers for t in (la.w, la.b)]
         start = [p.data.copy() for p in params]
-        loss = self(x, y)
+        loss = self.run(x, y)
         fused = [p.data.copy() for p in params]
         for p, s in zip(params, start):
             p.data[...] = s
@@ -222,60 +223,77 @@ class _MLPPlan:
             np.allclose(f, p.data, rtol=tol, atol=tol) for f, p in zip(fused, params))
         return np.asarray(eager_loss, dtype=self.dtype)
 
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        a = x
-        dtype = self.dtype
-        for la in self.layers:
-            w, b, h = la.w.data, la.b.data, la.h
-            if w.shape != la.wshape or b.shape != la.bshape or w.dtype != dtype \
-                    or b.dtype != dtype:
-                raise _Stale
-            np.matmul(a, w.T, out=h)
-            h += b
+    def _generate(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """The step as one straight-line function of numpy calls (source in `.source`)."""
+        names: dict[str, Any] = {"np": np, "_Stale": _Stale, "DT": self.dtype,
+                                 "SCALE": self.scale, "OPT": self.optimizer,
+                                 "SIG": _sigmoid_fused if self.fuse_sigmoid else _sigmoid_eager}
+        lines = ["def step(x, y):", "    lr = OPT.lr"]
+        for i, la in enumerate(self.layers):
+            names.update({f"W{i}": la.w, f"B{i}": la.b, f"WS{i}": la.wshape,
+                          f"BS{i}": la.bshape, f"h{i}": la.h, f"d{i}": la.delta,
+                          f"t{i}": la.tmp, f"gw{i}": la.gw, f"gb{i}": la.gb})
+            lines += [f"    w{i} = W{i}.data", f"    b{i} = B{i}.data",
+                      f"    if w{i}.shape != WS{i} or b{i}.shape != BS{i} or w{i}.dtype != DT "
+                      f"or b{i}.dtype != DT:", "        raise _Stale"]
+        lines += self._forward_lines() + self._cost_lines(names) + self._backward_lines()
+        lines += [f"    W{i}.grad = B{i}.grad = None" for i in range(len(self.layers))]
+        lines.append("    return loss")
+        source = "\n".join(lines)
+        exec(source, names)  # built from layer numbers only; the arrays sit in names
+        step = names["step"]
+        step.source = source
+        return step
+
+    def _forward_lines(self) -> list[str]:
+        """z = a Wᵀ + b into h, then σ(z) in place (eager's linear adds b in place too)."""
+        lines = []
+        for i, la in enumerate(self.layers):
+            a = f"h{i - 1}" if i else "x"
+            lines += [f"    np.matmul({a}, w{i}.T, out=h{i})", f"    np.add(h{i}, b{i}, out=h{i})"]
             if la.sig:
-                self.sigmoid(h)
-            a = h
-        lr = self.optimizer.lr
-        loss = self._cost(a, y, lr)
-        self._backward(x, lr)
-        return loss
+                lines.append(f"    SIG(h{i})")
+        return lines
 
-    def _cost(self, a: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
-        """J = Σ‖a − y‖² / 2m, and δᴸ's first factor ∂J/∂a = (a − y)/m into the last δ
-        (times η when the update is folded in: every δ below then carries η too)."""
-        d = np.subtract(a, y, out=self.d)
-        loss = np.asarray(np.vdot(d, d) / (2 * self.m))
+    def _cost_lines(self, names: dict[str, Any]) -> list[str]:
+        """J = Σ‖a − y‖² / 2m, and δᴸ's first factor (a − y)/m: times η when the update is
+        folded in, since the δ recursion is linear in δ and every δ below then carries η."""
+        k = len(self.layers) - 1
+        names["D"], names["M2"] = self.d, 2 * self.m
+        lines = [f"    d = np.subtract(h{k}, y, out=D)",
+                 "    loss = np.asarray(np.vdot(d, d) / M2)"]
         if not self.reuse_cost:
-            d = a - y  # what the eager rule does: a − y once more
-        last = self.layers[-1]
-        np.multiply(d, self.scale * lr if self.fold else self.scale, out=last.delta)
-        if last.sig:
-            last.sigmoid_grad()
-        return loss
+            lines.append(f"    d = h{k} - y")  # what the eager rule does: a − y once more
+        lines.append(f"    np.multiply(d, {'SCALE * lr' if self.fold else 'SCALE'}, out=d{k})")
+        if self.layers[k].sig:
+            lines += _sigmoid_grad_lines(k)
+        return lines
 
-    def _backward(self, x: np.ndarray, lr: float) -> None:
+    def _backward_lines(self) -> list[str]:
         """δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ σ′(zˡ); W −= η δᵀ aˡ⁻¹; b −= η Σ δ; each W used before its update.
-        Folded, the δs already carry η (the recursion is linear in δ), so the update is the
-        weight-gradient matmul and a subtraction: no pass over the (out × in) gradient."""
-        layers = self.layers
-        for i in range(len(layers) - 1, -1, -1):
-            la = layers[i]
-            w, delta = la.w.data, la.delta
-            prev = layers[i - 1].h if i else x
+        Folded, δ carries η already: the update is the weight-gradient matmul and a
+        subtraction, with no pass over the (out × in) gradient to scale it."""
+        lines = []
+        for i in range(len(self.layers) - 1, -1, -1):
+            prev = f"h{i - 1}" if i else "x"
             if i:
-                below = layers[i - 1]
-                np.matmul(delta, w, out=below.delta)
-                if below.sig:
-                    below.sigmoid_grad()
-            gw, gb = la.gw, la.gb
-            np.matmul(delta.T, prev, out=gw)
-            np.sum(delta, axis=0, out=gb)
+                lines.append(f"    np.matmul(d{i}, w{i}, out=d{i - 1})")
+                if self.layers[i - 1].sig:
+                    lines += _sigmoid_grad_lines(i - 1)
+            lines += [f"    np.matmul(d{i}.T, {prev}, out=gw{i})",
+                      f"    np.add.reduce(d{i}, axis=0, out=gb{i})"]
             if not self.fold:
-                gw *= lr
-                gb *= lr
-            w -= gw
-            la.b.data -= gb
-            la.w.grad = la.b.grad = None
+                lines += [f"    np.multiply(gw{i}, lr, out=gw{i})",
+                          f"    np.multiply(gb{i}, lr, out=gb{i})"]
+            lines += [f"    np.subtract(w{i}, gw{i}, out=w{i})",
+                      f"    np.subtract(b{i}, gb{i}, out=b{i})"]
+        return lines
+
+
+def _sigmoid_grad_lines(i: int) -> list[str]:
+    """δ ⊙= σ′ = a(1 − a), in the eager rule's order: (g·a)·(1 − a)."""
+    return [f"    np.multiply(d{i}, h{i}, out=d{i})", f"    np.subtract(1.0, h{i}, out=t{i})",
+            f"    np.multiply(d{i}, t{i}, out=d{i})"]
 
 
 class _Layer:
@@ -293,13 +311,6 @@ class _Layer:
         w, b = self.w.data, self.b.data
         return (w.shape == self.wshape and b.shape == self.bshape and w.dtype == dtype
                 and b.dtype == dtype)
-
-    def sigmoid_grad(self) -> None:
-        """delta ⊙= σ′ = a(1 − a), in the eager rule's order: (g·a)·(1 − a)."""
-        delta, a, t = self.delta, self.h, self.tmp
-        delta *= a
-        np.subtract(1.0, a, out=t)
-        delta *= t
 
 
 def _sigmoid_fused(h: np.ndarray) -> None:
