@@ -332,3 +332,31 @@ def test_compile_needs_a_function():
 
 def test_compile_is_exported_beside_the_driver():
     assert autograd.compile is compile
+
+
+def test_gradients_are_summed_back_to_every_operand_shape():
+    # A row bias (1, 3), a column (4, 1) and a 0-d scale: leading axes, kept axes, and a
+    # rule that returns a plain float all go through the reductions worked out at capture.
+    rng = np.random.default_rng(8)
+    eager_ps = [Tensor(rng.standard_normal(s), requires_grad=True) for s in [(1, 3), (4, 1), ()]]
+    comp_ps = [Tensor(p.data.copy(), requires_grad=True) for p in eager_ps]
+
+    def make(ps):
+        row, col, scale = ps
+
+        def fn(x):
+            for p in ps:
+                p.grad = None
+            ((x + row) * col * scale).tanh().sum().backward()
+
+        return fn
+
+    eager, comp = make(eager_ps), compile(make(comp_ps))
+    for _ in range(5):
+        x = rng.standard_normal((2, 4, 3))
+        eager(Tensor(x))
+        _quiet(comp, x)
+        for pe, pc in zip(eager_ps, comp_ps):
+            assert pc.grad.shape == pe.data.shape
+            np.testing.assert_allclose(pc.grad, pe.grad, rtol=1e-13, atol=1e-15)
+    assert comp.tapes == 1
