@@ -17,6 +17,13 @@ preallocated buffer.
 
     python benchmarks/bench_mnist_epoch.py [--data DIR] [--n 10000] [--repeat 5]
 
+With --train E it instead runs the whole of `deltagrad train` (E epochs, the document's
+configuration, seeds given by --seeds) against the same training written by hand in numpy,
+in one process: same initial weights, same shuffles, so the same accuracies are expected;
+training CPU time excludes evaluation for both.
+
+    python benchmarks/bench_mnist_epoch.py --data DIR --train 30 [--seeds 0,1,2]
+
 HIPS autograd, when installed (`pip install --target benchmarks/.deps/hips autograd`, or any folder
 given by --hips), runs in a separate process: its import name clashes with ours.
 """
@@ -346,6 +353,75 @@ def gather_microseconds(x: np.ndarray, y: np.ndarray, n: int = 2000) -> tuple[fl
     return out[0], out[1]
 
 
+def train_numpy(data: Any, epochs: int, seed: int, dtype: Any) -> tuple[float, int]:
+    """The document's training loop by hand (the floor's step), shuffled as nn.train shuffles:
+    (training CPU seconds, best test count)."""
+    from nn import MLP
+    from nn.data import as_rng
+
+    model = MLP(list(SIZES), seed=seed)
+    w1, b1, w2, b2 = (t.data.astype(dtype) for la in model.layers for t in (la.weight, la.bias))
+    x, y = data.train.images.astype(dtype), np.eye(10, dtype=dtype)[data.train.labels]
+    rng, seconds, best = as_rng(seed), 0.0, 0
+    for _ in range(epochs):
+        t = time.process_time()
+        order = rng.permutation(len(x))
+        for k in range(0, len(x), BATCH):
+            idx = order[k:k + BATCH]
+            xb, yb = x.take(idx, axis=0), y.take(idx, axis=0)
+            a1 = _sigmoid(xb @ w1.T + b1)
+            a2 = _sigmoid(a1 @ w2.T + b2)
+            d2 = (a2 - yb) * a2 * (1 - a2) / len(xb)
+            d1 = (d2 @ w2) * a1 * (1 - a1)
+            w2 -= ETA * (d2.T @ a1)
+            b2 -= ETA * d2.sum(0)
+            w1 -= ETA * (d1.T @ xb)
+            b1 -= ETA * d1.sum(0)
+        seconds += time.process_time() - t
+        out = _sigmoid(_sigmoid(data.test.images @ w1.T + b1) @ w2.T + b2)
+        best = max(best, int((out.argmax(1) == data.test.labels).sum()))
+    return seconds, best
+
+
+def train_deltagrad(data: Any, epochs: int, seed: int, dtype: Any,
+                    compiled: bool = True) -> tuple[float, int]:
+    """nn.train, as `deltagrad train` runs it: (training CPU seconds, best test count)."""
+    from nn import MLP, SGD
+    from nn.train import train
+
+    model = MLP(list(SIZES), seed=seed, dtype=dtype)
+    history = train(model, SGD(model.parameters(), lr=ETA), data.train, epochs=epochs,
+                    batch_size=BATCH, test=data.test, seed=seed, log=None, progress=False,
+                    compiled=compiled)
+    return history.cpu_seconds, history.best().correct
+
+
+def compare_training(folder: str | None, epochs: int, seeds: list[int]) -> None:
+    """deltagrad train against the numpy loop, per seed and dtype, in one process."""
+    import warnings
+
+    from nn.data import load_mnist
+
+    data = load_mnist(folder)
+    total = len(data.test)
+    print(f"{epochs} epochs of the document's training on {len(data.train)} images from "
+          f"{data.source}; training CPU seconds, best test accuracy")
+    print(f"{'run':30s} {'seed':>4s} {'seconds':>8s} {'x numpy f64':>11s} {'best':>14s}")
+    for seed in seeds:
+        floor = None
+        for dtype in (np.float64, np.float32):
+            base, base_best = train_numpy(data, epochs, seed, dtype)
+            floor = floor or base
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a fallback from the compiled step is an error
+                ours, best = train_deltagrad(data, epochs, seed, dtype)
+            name = np.dtype(dtype).name
+            for run, t, b in ((f"numpy loop by hand, {name}", base, base_best),
+                              (f"deltagrad train, {name}", ours, best)):
+                print(f"{run:30s} {seed:4d} {t:8.1f} {t / floor:11.2f} "
+                      f"{b:6d} ({100 * b / total:.2f}%)", flush=True)
+
+
 def print_table(rows: list[tuple[str, list[float], float]], floor: list[float]) -> None:
     fmin, fmed = min(floor), float(np.median(floor))
     print(f"{'contender':36s} {'min s':>7s} {'median s':>9s} {'x floor min':>11s} "
@@ -368,12 +444,18 @@ def main() -> None:
     ap.add_argument("--hips", default=str(HERE / ".deps" / "hips"),
                     help="folder where HIPS autograd is installed (pip install --target)")
     ap.add_argument("--skip-document", action="store_true", help="skip the slow per-example loop")
+    ap.add_argument("--train", type=int, metavar="EPOCHS",
+                    help="compare whole training runs instead (see the module docstring)")
+    ap.add_argument("--seeds", default="0", help="seeds for --train, comma-separated (0)")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="process CPU time (default: steadier on a shared machine) or wall time")
     args = ap.parse_args()
     for pool in threadpool_info():
         print(f"threadpool: {pool.get('internal_api')} {pool.get('version')} "
               f"threads={pool.get('num_threads')} ({pool.get('filepath')})")
+    if args.train:
+        compare_training(args.data, args.train, [int(s) for s in args.seeds.split(",")])
+        return
     x, y = load(args.data, args.n)
     params = initial_weights()
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
