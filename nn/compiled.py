@@ -285,8 +285,11 @@ class _MLPPlan:
             if not self.fold:
                 lines += [f"    np.multiply(gw{i}, lr, out=gw{i})",
                           f"    np.multiply(gb{i}, lr, out=gb{i})"]
+            # in place, then assigned back as eager's `p.data -= buf` does, so that whatever
+            # watches assignments to .data (version counters) sees this update too
             lines += [f"    np.subtract(w{i}, gw{i}, out=w{i})",
-                      f"    np.subtract(b{i}, gb{i}, out=b{i})"]
+                      f"    np.subtract(b{i}, gb{i}, out=b{i})",
+                      f"    W{i}.data = w{i}", f"    B{i}.data = b{i}"]
         return lines
 
 
