@@ -121,9 +121,11 @@ class Compiled:
 
     def _capture_into(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
         result, cap = _record(self.fn, args)
-        if cap is None or cap.problem is not None:
+        if cap is None:  # another thread was capturing: try again on the next call
+            return result
+        if cap.problem is not None:
             entry[0] = "eager"
-            self._give_up(cap.problem if cap is not None else "another thread was capturing")
+            self._give_up(cap.problem)
             return result
         try:
             cap.tape.replay = _generate(cap.tape, args)
@@ -148,6 +150,8 @@ class Compiled:
         for p, g in zip(targets, before):
             p.grad = g
         result, cap = _record(self.fn, args)
+        if cap is None:  # another thread was capturing: check on the next call
+            return result
         why = why or _disagreement(tape, cap, replayed, replay_grads, targets)
         if why is not None:
             entry[:] = ["eager", None]
@@ -227,11 +231,11 @@ def _build(spec: Any, values: tuple[Any, ...]) -> Any:
 
 # ---- the check -----------------------------------------------------------------------------
 
-def _disagreement(tape: Tape, cap: Capture | None, replayed: Any, grads: list[Any],
+def _disagreement(tape: Tape, cap: Capture, replayed: Any, grads: list[Any],
                   targets: list[Tensor]) -> str | None:
     """Why the replay cannot stand in for fn, or None when it can."""
-    if cap is None or cap.problem is not None:
-        return cap.problem if cap is not None else "another thread was capturing"
+    if cap.problem is not None:
+        return cap.problem
     why = _same_recording(tape, cap.tape)
     if why is not None:
         return why

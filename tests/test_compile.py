@@ -360,3 +360,39 @@ def test_gradients_are_summed_back_to_every_operand_shape():
             assert pc.grad.shape == pe.data.shape
             np.testing.assert_allclose(pc.grad, pe.grad, rtol=1e-13, atol=1e-15)
     assert comp.tapes == 1
+
+
+def test_a_capture_in_another_thread_only_delays_this_one():
+    import threading
+
+    from autograd import _capture
+
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sum().backward()
+
+    comp = compile(fn)
+    busy, done = threading.Event(), threading.Event()
+
+    def hold():
+        with _capture.capturing(_capture.Capture([])):
+            busy.set()
+            done.wait(10)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    busy.wait(10)
+    try:
+        for k in range(4):
+            _quiet(comp, np.full(3, float(k)))
+            np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
+        assert comp.tapes == 0 and comp.eager_reason is None
+    finally:
+        done.set()
+        other.join()
+    for k in range(4):
+        _quiet(comp, np.full(3, float(k)))
+        np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
+    assert comp.tapes == 1
