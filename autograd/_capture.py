@@ -117,6 +117,9 @@ class Capture:
         self.problem: str | None = None
         self.thread = threading.get_ident()
         for i, t in enumerate(inputs):
+            if t.requires_grad and t._op is not None:
+                self.flag(f"argument {i} was computed with a graph of its own; pass a leaf "
+                          "(detach() it, or make it a parameter)")
             self._new_slot(t, t.requires_grad, ("in", i))
 
     # -- slots --

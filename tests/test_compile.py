@@ -396,3 +396,13 @@ def test_a_capture_in_another_thread_only_delays_this_one():
         _quiet(comp, np.full(3, float(k)))
         np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
     assert comp.tapes == 1
+
+
+def test_an_argument_with_a_graph_of_its_own_runs_eagerly():
+    w = Tensor(np.ones(3), requires_grad=True)
+    comp = compile(lambda h: (h * h).sum().backward())
+    with pytest.warns(CompileWarning, match="graph of its own"):
+        for _ in range(3):
+            w.grad = None
+            comp(w * 2.0)
+    np.testing.assert_array_equal(w.grad, np.full(3, 8.0))
