@@ -213,3 +213,19 @@ def test_cli_refuses_an_unknown_dtype(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--dtype", "float16"])
     assert "float16" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sizes,output", [((784, 12, 10), None), ((784, 16, 8, 10), "sigmoid"),
+                                          ((784, 10), "sigmoid")])
+def test_fused_plan_for_other_depths_and_a_linear_output(sizes, output):
+    x, y = _data(50)
+    eager = MLP(list(sizes), output_activation=output, seed=5)
+    comp = MLP(list(sizes), output_activation=output, seed=5)
+    opt_e, opt_c = SGD(eager.parameters(), lr=0.5), SGD(comp.parameters(), lr=0.5)
+    step = compile_step(comp, mse_loss, opt_c)
+    for k in range(0, 50, 10):
+        _eager_step(eager, opt_e, x[k:k + 10], y[k:k + 10])
+        step(x[k:k + 10], y[k:k + 10])
+    assert step._last is not None  # the fused plan took the last steps
+    for a, b in zip(eager.parameters(), comp.parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
