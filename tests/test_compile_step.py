@@ -229,3 +229,16 @@ def test_fused_plan_for_other_depths_and_a_linear_output(sizes, output):
     assert step._last is not None  # the fused plan took the last steps
     for a, b in zip(eager.parameters(), comp.parameters()):
         np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
+
+
+def test_turning_on_momentum_later_leaves_the_fused_plan():
+    x, y = _data(60)
+    eager, opt_e, comp, opt_c, step = _twins("sgd")
+    for k in range(0, 60, 10):
+        if k == 30:
+            opt_e.momentum = opt_c.momentum = 0.9
+        _eager_step(eager, opt_e, x[k:k + 10], y[k:k + 10])
+        step(x[k:k + 10], y[k:k + 10])
+    assert not step._fusable
+    for a, b in zip(eager.parameters(), comp.parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
