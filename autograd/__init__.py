@@ -9,6 +9,7 @@ functions and nest to any order.
 import sys
 
 from autograd import check, draw
+from autograd.compile import CompileError, CompileWarning, compile
 from autograd.draw.trace import trace
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
@@ -24,10 +25,13 @@ gradcheck = check
 sys.modules[__name__ + ".gradcheck"] = check
 
 __all__ = [
+    "CompileError",
+    "CompileWarning",
     "Primitive",
     "Tensor",
     "Value",
     "__version__",
+    "compile",
     "detect_anomaly",
     "draw",
     "enable_grad",

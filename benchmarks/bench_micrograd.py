@@ -7,7 +7,10 @@ two engines run identical code. The two engines' gradients are compared (1e-12),
 is timed again with our fast paths (value_dot for each neuron's weighted sum, value_sum for the
 sums).
 
-    python benchmarks/bench_micrograd.py [--repeat 5] [--gc-off]
+    python benchmarks/bench_micrograd.py [--repeat 5] [--gc-off] [--steps 10]
+
+A second table times steady-state training steps (forward, backward and the demo's SGD
+update, step after step) with the cycle collector on, as users run it, and off, side by side.
 
 micrograd is optional (`pip install micrograd`); without it only our timings are printed.
 """
@@ -18,6 +21,7 @@ import argparse
 import gc
 import math
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -128,6 +132,48 @@ def time_engine(value_cls: type, X: list, y: list, repeat: int, fast: bool = Fal
     return {"step": step_s, "forward": fwd_s, "backward": min(bwd)}
 
 
+def training_steps(value_cls: type, X: list, y: list, steps: int, collector: bool,
+                   fast: bool = False) -> list[float]:
+    """Seconds of each of `steps` training steps in steady state (forward, zero grads,
+    backward, SGD update, as the demo's loop), after two untimed ones. With `collector` the
+    cycle collector runs as it does for users, inside the timed steps; without, it is off and
+    run between steps, untimed."""
+    model = build_mlp(value_cls)
+    params = parameters(model)
+    was = gc.isenabled()
+    (gc.enable if collector else gc.disable)()
+    times = []
+    try:
+        for k in range(steps + 2):
+            if not collector:
+                gc.collect()
+            start = time.perf_counter()
+            backward(model, loss(model, X, y, value_cls, fast))
+            rate = 1.0 - 0.9 * k / 100
+            for p in params:
+                p.data -= rate * p.grad
+            times.append(time.perf_counter() - start)
+    finally:
+        (gc.enable if was else gc.disable)()
+    return times[2:]
+
+
+def steady_state(engines: list[tuple[str, type, bool]], X: list, y: list, steps: int) -> None:
+    """Per-step min and median of steady training, collector on and off, side by side."""
+    print(f"\nsteady-state training steps ({steps} timed after 2), ms per step")
+    print(f"{'engine':<24}{'gc on min':>10}{'gc on med':>10}{'gc off min':>11}"
+          f"{'gc off med':>11}")
+    base = None
+    for name, cls, fast in engines:
+        on = training_steps(cls, X, y, steps, True, fast)
+        off = training_steps(cls, X, y, steps, False, fast)
+        row = [min(on), statistics.median(on), min(off), statistics.median(off)]
+        base = base or row
+        ratios = " ".join(f"{b / r:.1f}x" for b, r in zip(base[1::2], row[1::2]))
+        print(f"{name:<24}{row[0] * 1e3:>10.1f}{row[1] * 1e3:>10.1f}{row[2] * 1e3:>11.1f}"
+              f"{row[3] * 1e3:>11.1f}   vs first row (median, on/off) {ratios}")
+
+
 def gradients(value_cls: type, X: list, y: list, fast: bool = False) -> tuple[float, list]:
     model = build_mlp(value_cls)
     total = loss(model, X, y, value_cls, fast)
@@ -144,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best is kept)")
     parser.add_argument("--points", type=int, default=100, help="two-moons points")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="timed steady-state training steps per engine (10)")
     parser.add_argument("--gc-off", action="store_true",
                         help="time with Python's cycle collector off (shows what it costs)")
     args = parser.parse_args(argv)
@@ -164,14 +212,20 @@ def main(argv: list[str] | None = None) -> int:
         from micrograd.engine import Value as MicroValue
     except ImportError:
         print("micrograd not installed (pip install micrograd): comparison skipped")
-        return _report(rows, None)
+        _report(rows, None)
+        steady_state([("deltagrad, same code", Value, False),
+                      ("deltagrad, fast paths", Value, True)], X, y, args.steps)
+        return 0
     if not _same(gradients(MicroValue, X, y), ours):
         print("FAIL: micrograd's and deltagrad's gradients differ")
         return 1
     print(f"gradients equal to 1e-12: micrograd = deltagrad = deltagrad fast paths "
           f"(loss {ours[0]:.12f})")
     base = time_engine(MicroValue, X, y, args.repeat)
-    return _report([("micrograd", base), *rows], base["step"])
+    _report([("micrograd", base), *rows], base["step"])
+    steady_state([("micrograd", MicroValue, False), ("deltagrad, same code", Value, False),
+                  ("deltagrad, fast paths", Value, True)], X, y, args.steps)
+    return 0
 
 
 def _report(rows: list[tuple[str, dict]], base: float | None) -> int:

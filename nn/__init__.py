@@ -7,6 +7,7 @@ scalar teaching versions (`Neuron`, `Layer`, `ScalarMLP`), and in `nn.delta` the
 """
 
 from nn import init
+from nn.compiled import FUSIONS, CompiledStep, compile_step
 from nn.layers import (
     ACTIVATIONS,
     MLP,
@@ -33,8 +34,9 @@ from nn.scalar import Layer, Neuron, ScalarMLP
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "MLP", "SGD", "Activation", "Adam", "CheckpointError", "Identity", "Layer",
-    "Linear", "Module", "Neuron", "Optimizer", "ReLU", "ScalarMLP", "Sequential", "Sigmoid",
-    "Tanh", "__version__", "activation", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cross_entropy", "init", "mse_loss", "one_hot",
+    "ACTIVATIONS", "FUSIONS", "MLP", "SGD", "Activation", "Adam", "CheckpointError",
+    "CompiledStep", "Identity", "Layer", "Linear", "Module", "Neuron", "Optimizer", "ReLU",
+    "ScalarMLP", "Sequential", "Sigmoid", "Tanh", "__version__", "activation",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "compile_step", "cross_entropy",
+    "init", "mse_loss", "one_hot",
 ]

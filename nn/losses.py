@@ -79,7 +79,12 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
-    mask = one_hot(raw, z.shape[-1], z.dtype)
+    return cross_entropy_one_hot(z, one_hot(raw, z.shape[-1], z.dtype))
+
+
+def cross_entropy_one_hot(z: Tensor, mask: Any) -> Tensor:
+    """cross_entropy with the labels given as one-hot rows (a mask of z's shape): reads no
+    numbers of its arguments, so a compiled step can replay it."""
     return 0.0 - (z.log_softmax(axis=-1) * mask).sum() * (1.0 / rows(z))
 
 

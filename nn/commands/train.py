@@ -22,6 +22,7 @@ from nn.losses import LOSSES
 OPTIMIZERS = ("sgd", "momentum", "adam")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("normal", "nielsen", "xavier", "he")
+DTYPES = ("float64", "float32")
 MOMENTUM = 0.9
 # Nielsen's network2 (Neural Networks and Deep Learning, ch. 3): sigmoid outputs with the
 # cross-entropy of section 4.2.2 per unit, N(0, 1/n_in) weights, L2 cost λ/(2n) Σw² with
@@ -73,6 +74,11 @@ def register(subparsers: Any) -> None:
                    help="draw loss and accuracy curves to an image (needs matplotlib)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when stdout is a terminal)")
+    p.add_argument("--eager", action="store_true",
+                   help="run each step eagerly instead of compiled (nn.compile_step): slower, "
+                        "same epoch lines")
+    p.add_argument("--dtype", choices=DTYPES, default="float64",
+                   help="float type of weights, data and arithmetic (float64)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="BLAS threads (1: mini-batches are too small to gain from more, and "
                         "extra threads slow training down on a busy machine)")
@@ -106,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     with threadpool_limits(limits=args.threads, user_api="blas"):
         history = train(model, optimizer, data.train, epochs=cfg["epochs"],
                         batch_size=cfg["batch_size"], loss=cfg["loss"], test=data.test,
-                        seed=cfg["seed"], progress=args.progress)
+                        seed=cfg["seed"], progress=args.progress, compiled=not cfg["eager"])
     _summary(history)
     _write(args, cfg, model, history)
     return 0
@@ -122,7 +128,7 @@ def config(args: argparse.Namespace) -> dict[str, Any]:
     if args.sizes is not None:
         cfg["sizes"] = _mnist_sizes(args.sizes)
     cfg.update(preset=args.preset, seed=args.seed, train_limit=args.train_limit,
-               data=args.data)
+               data=args.data, dtype=args.dtype, eager=args.eager)
     _check(cfg)
     return cfg
 
@@ -186,7 +192,7 @@ def build_model(cfg: dict[str, Any]) -> tuple[Any, Any]:
 
     output = LOSSES[cfg["loss"]].output_activation(cfg["activation"])
     model = MLP(cfg["sizes"], activation=cfg["activation"], output_activation=output,
-                init=cfg["init"], seed=cfg["seed"])
+                init=cfg["init"], seed=cfg["seed"], dtype=cfg.get("dtype", "float64"))
     params, lr, decay = model.parameters(), cfg["lr"], cfg["weight_decay"]
     if cfg["optimizer"] == "adam":
         return model, Adam(params, lr=lr, weight_decay=decay)

@@ -1,0 +1,408 @@
+"""autograd.compile: replays agree with eager, and what cannot be replayed runs eagerly."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd
+from autograd import CompileError, CompileWarning, Tensor, compile, detect_anomaly, no_grad
+from autograd import graph as graph_module
+from autograd.graph import Node
+
+
+def _params(seed: int = 0) -> list[Tensor]:
+    rng = np.random.default_rng(seed)
+    shapes = [(6, 8), (6,), (3, 6), (3,)]
+    return [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+
+
+def _net_step(ps: list[Tensor]):
+    w1, b1, w2, b2 = ps
+
+    def step(x, y):
+        a1 = (x @ w1.T + b1).sigmoid()
+        a2 = (a1 @ w2.T + b2).tanh()
+        loss = ((a2 - y) ** 2).sum() / (2 * len(x))
+        for p in ps:
+            p.grad = None
+        loss.backward()
+        return loss
+
+    return step
+
+
+def _batches(n: int, m: int = 5, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    return [(rng.random((m, 8)), rng.random((m, 3))) for _ in range(n)]
+
+
+def _quiet(fn, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fn(*args)
+
+
+def test_replay_matches_eager_step_for_step_with_updates_between_calls():
+    eager_ps, comp_ps = _params(), _params()
+    eager, comp = _net_step(eager_ps), compile(_net_step(comp_ps))
+    for i, (x, y) in enumerate(_batches(8)):
+        le, lc = eager(x, y), _quiet(comp, x, y)
+        assert float(lc.data) == pytest.approx(float(le.data), rel=1e-13, abs=1e-15)
+        for pe, pc in zip(eager_ps, comp_ps):
+            np.testing.assert_allclose(pc.grad, pe.grad, rtol=1e-12, atol=1e-15)
+            # in place on even steps, a new array on odd ones: both must be seen by the replay
+            if i % 2:
+                pe.data, pc.data = pe.data - 0.5 * pe.grad, pc.data - 0.5 * pc.grad
+            else:
+                pe.data -= 0.5 * pe.grad
+                pc.data -= 0.5 * pc.grad
+    assert comp.tapes == 1
+
+
+def test_replayed_calls_build_no_graph_and_sort_nothing(monkeypatch):
+    ps = _params()
+    comp = compile(_net_step(ps))
+    batches = _batches(5)
+    for x, y in batches[:3]:
+        comp(x, y)
+    made = []
+    original = Node._fill
+
+    def counting(self, *a, **k):
+        made.append(a[3] if len(a) > 3 else k.get("op"))
+        return original(self, *a, **k)
+
+    def no_sort(root):
+        raise AssertionError("toposort during a replay")
+
+    monkeypatch.setattr(Node, "_fill", counting)
+    monkeypatch.setattr(graph_module, "toposort", no_sort)
+    loss = comp(*batches[3])
+    assert made == [None]  # only the returned constant
+    assert loss._op is None and not loss.requires_grad
+
+
+def test_replay_source_is_straight_line():
+    comp = compile(_net_step(_params()))
+    for x, y in _batches(3):
+        comp(x, y)
+    source = next(iter(comp._entries.values()))[1].replay.source
+    assert "for " not in source and "while " not in source and "{" not in source
+
+
+def test_a_new_shape_gets_its_own_tape_and_old_shapes_keep_theirs():
+    eager_ps, comp_ps = _params(), _params()
+    eager, comp = _net_step(eager_ps), compile(_net_step(comp_ps))
+    batches = _batches(4, m=5) + _batches(4, m=2, seed=3) + _batches(2, m=5, seed=4)
+    for x, y in batches:
+        np.testing.assert_allclose(_quiet(comp, x, y).data, eager(x, y).data, rtol=1e-13)
+        for pe, pc in zip(eager_ps, comp_ps):
+            np.testing.assert_allclose(pc.grad, pe.grad, rtol=1e-12, atol=1e-15)
+    assert comp.tapes == 2
+
+
+def test_gradients_accumulate_as_in_eager_when_fn_does_not_reset_them():
+    w = Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    comp = compile(lambda x: (x @ w).relu().sum().backward())
+    x = np.array([[1.0, 2.0], [3.0, -4.0]])
+    for _ in range(5):
+        _quiet(comp, x)
+    expected = 5 * (x.T @ ((x @ w.data) > 0))
+    np.testing.assert_allclose(w.grad, expected)
+
+
+def test_gradients_handed_out_are_not_reused_buffers():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sum().backward()
+
+    comp = compile(fn)
+    held = []
+    for k in range(5):
+        _quiet(comp, np.full(3, float(k)))
+        held.append(w.grad)
+    for k, g in enumerate(held):
+        np.testing.assert_array_equal(g, np.full(3, float(k)))
+
+
+def test_a_parameter_that_changes_shape_is_captured_anew():
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (x @ w).sum().backward()
+
+    comp = compile(fn)
+    x = np.ones((4, 2))
+    for _ in range(4):
+        _quiet(comp, x)
+    w.data = np.ones((2, 5))
+    _quiet(comp, x)
+    np.testing.assert_array_equal(w.grad, np.full((2, 5), 4.0))
+
+
+def test_ndarray_arguments_reach_fn_as_constant_tensors_on_every_call():
+    seen = []
+    w = Tensor(np.ones(2), requires_grad=True)
+
+    def fn(x):
+        seen.append(type(x))
+        return (w * x).sum()
+
+    comp = compile(fn)
+    for _ in range(4):
+        _quiet(comp, np.ones(2))
+    assert seen == [Tensor, Tensor, Tensor]  # the fourth call is a replay
+
+
+def test_inputs_that_require_grad_get_their_gradients():
+    comp = compile(lambda a, b: (a * b).sum().backward())
+    for k in range(4):
+        a = Tensor(np.arange(3.0) + k, requires_grad=True)
+        b = Tensor(np.ones(3) * 2, requires_grad=True)
+        _quiet(comp, a, b)
+        np.testing.assert_array_equal(a.grad, b.data)
+        np.testing.assert_array_equal(b.grad, a.data)
+
+
+def test_inputs_not_requiring_grad_are_left_without_gradients():
+    w = Tensor(np.ones(3), requires_grad=True)
+    x = Tensor(np.arange(3.0))
+    comp = compile(lambda x: (w * (x / 2)).sum().backward())
+    for _ in range(4):
+        _quiet(comp, x)
+    assert x.grad is None and not x.requires_grad
+
+
+# ---- what cannot be replayed --------------------------------------------------------------
+
+W = Tensor(np.arange(12.0).reshape(3, 4) / 10 - 0.5, requires_grad=True)
+
+
+def _item(x):
+    loss = (x @ W.T).sum()
+    loss.backward()
+    return loss.item()
+
+
+def _branch(x):
+    loss = (x @ W.T).sum()
+    if loss.data > 3.0:
+        loss = loss * 2
+    loss.backward()
+
+
+def _update(x):
+    (x @ W.T).sum().backward()
+    W.data -= 0.01 * W.grad
+
+
+def _random_mask(x):
+    mask = np.random.default_rng().random((len(x), 3)) > 0.5
+    ((x @ W.T) * mask).sum().backward()
+
+
+def _under_no_grad(x):
+    with no_grad():
+        z = x * 2
+    (z @ W.T).sum().backward()
+
+
+def _comparison(x):
+    z = x @ W.T
+    (z * (z > 0)).sum().backward()
+
+
+def _create_graph(x):
+    (x @ W.T).sum().backward(create_graph=True)
+
+
+def _float(x):
+    return float((x @ W.T).sum().data) + 1.0
+
+
+UNCAPTURABLE = {
+    _item: ".data", _branch: ".data", _update: ".data", _random_mask: "changed between",
+    _under_no_grad: "untracked", _comparison: ".data", _create_graph: "create_graph",
+    _float: ".data",
+}
+
+
+@pytest.mark.parametrize("fn", list(UNCAPTURABLE), ids=lambda f: f.__name__)
+def test_uncapturable_fn_warns_once_and_runs_eagerly(fn):
+    twin = np.random.default_rng(5)
+    inputs = [twin.random((2, 4)) for _ in range(6)]
+    comp = compile(fn)
+    with pytest.warns(CompileWarning, match="runs eagerly") as record:
+        for x in inputs:
+            W.grad = None
+            got = comp(x)
+            W.grad = None
+            want = fn(Tensor(x)) if fn is not _random_mask else None
+            if fn in (_item, _float):
+                assert got == want
+            if fn is _branch or fn is _comparison:
+                W.grad = None
+                comp_grad = _grad_of(comp, x)
+                assert np.array_equal(comp_grad, _grad_of(fn, Tensor(x)))
+    assert sum(issubclass(r.category, CompileWarning) for r in record) == 1
+    assert UNCAPTURABLE[fn] in comp.eager_reason
+    assert comp.tapes == 0
+
+
+def _grad_of(fn, x):
+    W.grad = None
+    fn(x)
+    g = W.grad
+    W.grad = None
+    return g
+
+
+def test_strict_raises_a_clear_error():
+    comp = compile(_item, strict=True)
+    comp(np.ones((2, 4)))
+    with pytest.raises(CompileError, match=r"_item runs eagerly: fn reads \.data"):
+        comp(np.ones((2, 4)))
+
+
+def test_data_dependent_branch_never_replays_the_wrong_arm():
+    # The branch flips on the fifth call; eager and compiled must agree on every call.
+    comp = compile(_branch)
+    for k in range(8):
+        x = np.full((2, 4), 1.0 if k < 4 else -1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CompileWarning)
+            got = _grad_of(comp, x)
+        np.testing.assert_array_equal(got, _grad_of(_branch, Tensor(x)))
+
+
+def test_anomaly_mode_runs_eagerly_with_a_warning():
+    comp = compile(lambda x: (x @ W.T).sum().backward())
+    with detect_anomaly(), pytest.warns(CompileWarning, match="anomaly"):
+        for _ in range(4):
+            comp(np.ones((2, 4)))
+    assert comp.tapes == 0
+
+
+def test_no_grad_runs_eagerly_without_capturing():
+    comp = compile(lambda x: x @ W.T)
+    with no_grad():
+        for _ in range(4):
+            out = _quiet(comp, np.ones((2, 4)))
+    np.testing.assert_allclose(out.data, np.ones((2, 4)) @ W.data.T)
+    assert comp.tapes == 0
+
+
+def test_values_are_not_compiled():
+    from autograd import Value
+
+    v = Value(2.0)
+    comp = compile(lambda x: (v * v).backward())
+    with pytest.warns(CompileWarning, match="Value"):
+        for _ in range(3):
+            comp(np.ones(1))
+
+
+def test_capture_leaves_the_classes_as_they_were():
+    before = {name: Tensor.__dict__.get(name) for name in ("_from_data", "backward", "data",
+                                                           "grad")}
+    comp = compile(_net_step(_params()))
+    for x, y in _batches(3):
+        comp(x, y)
+    after = {name: Tensor.__dict__.get(name) for name in before}
+    assert before == after
+
+
+@pytest.mark.parametrize("bad", [1.5, [1.0, 2.0], "x", None])
+def test_arguments_must_be_arrays(bad):
+    comp = compile(lambda x: x)
+    with pytest.raises(TypeError, match="argument 0 is a"):
+        comp(bad)
+
+
+def test_compile_needs_a_function():
+    with pytest.raises(TypeError, match="compile expects a function"):
+        compile(3)
+
+
+def test_compile_is_exported_beside_the_driver():
+    assert autograd.compile is compile
+
+
+def test_gradients_are_summed_back_to_every_operand_shape():
+    # A row bias (1, 3), a column (4, 1) and a 0-d scale: leading axes, kept axes, and a
+    # rule that returns a plain float all go through the reductions worked out at capture.
+    rng = np.random.default_rng(8)
+    eager_ps = [Tensor(rng.standard_normal(s), requires_grad=True) for s in [(1, 3), (4, 1), ()]]
+    comp_ps = [Tensor(p.data.copy(), requires_grad=True) for p in eager_ps]
+
+    def make(ps):
+        row, col, scale = ps
+
+        def fn(x):
+            for p in ps:
+                p.grad = None
+            ((x + row) * col * scale).tanh().sum().backward()
+
+        return fn
+
+    eager, comp = make(eager_ps), compile(make(comp_ps))
+    for _ in range(5):
+        x = rng.standard_normal((2, 4, 3))
+        eager(Tensor(x))
+        _quiet(comp, x)
+        for pe, pc in zip(eager_ps, comp_ps):
+            assert pc.grad.shape == pe.data.shape
+            np.testing.assert_allclose(pc.grad, pe.grad, rtol=1e-13, atol=1e-15)
+    assert comp.tapes == 1
+
+
+def test_a_capture_in_another_thread_only_delays_this_one():
+    import threading
+
+    from autograd import _capture
+
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sum().backward()
+
+    comp = compile(fn)
+    busy, done = threading.Event(), threading.Event()
+
+    def hold():
+        with _capture.capturing(_capture.Capture([])):
+            busy.set()
+            done.wait(10)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    busy.wait(10)
+    try:
+        for k in range(4):
+            _quiet(comp, np.full(3, float(k)))
+            np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
+        assert comp.tapes == 0 and comp.eager_reason is None
+    finally:
+        done.set()
+        other.join()
+    for k in range(4):
+        _quiet(comp, np.full(3, float(k)))
+        np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
+    assert comp.tapes == 1
+
+
+def test_an_argument_with_a_graph_of_its_own_runs_eagerly():
+    w = Tensor(np.ones(3), requires_grad=True)
+    comp = compile(lambda h: (h * h).sum().backward())
+    with pytest.warns(CompileWarning, match="graph of its own"):
+        for _ in range(3):
+            w.grad = None
+            comp(w * 2.0)
+    np.testing.assert_array_equal(w.grad, np.full(3, 8.0))
