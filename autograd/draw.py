@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograd.files import check_target, write_bytes
 from autograd.graph import Node
 from autograd.labels import (
     array_text,
@@ -299,6 +300,8 @@ def render(graph: Node | graphviz.Digraph, path: str | os.PathLike, *,
     elif not hasattr(graph, "pipe") or options:
         raise TypeError(f"render needs a Value, a Tensor or a Digraph (with no draw options), "
                         f"got {type(graph).__name__}")
+    _make_folder(path)
+    check_target(path)  # a folder, FIFO or device is refused before dot runs
     data = graph.source.encode() if fmt == "dot" else pipe(graph, fmt)
     write_atomic(path, data)
     return path
@@ -310,7 +313,7 @@ def pipe(graph: graphviz.Digraph, fmt: str) -> bytes:
     import graphviz
 
     try:
-        return graph.pipe(format=fmt)
+        return graph.pipe(format=fmt, quiet=True)  # dot's warnings stay out of stderr
     except graphviz.ExecutableNotFound:
         raise DotNotFoundError(INSTALL_DOT) from None
     except graphviz.CalledProcessError as e:
@@ -321,21 +324,18 @@ def pipe(graph: graphviz.Digraph, fmt: str) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write data to path through a temporary file beside it: whole or not at all. A failure
-    (full disk, no permission) is the same kind of OSError, naming path."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    """Write data to path with the package's one writer (autograd.files), creating missing
+    folders first: whole or not at all, through symlinks, keeping the file's mode."""
+    _make_folder(path)
+    write_bytes(path, data)
+
+
+def _make_folder(path: Path) -> None:
+    """The folder of a picture, created when missing; an OSError naming path otherwise."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            text = f"cannot write {path}: {e.strerror or e}"
-            raise (OSError(e.errno, text) if e.errno else OSError(text)) from None
-        raise
+    except OSError as e:
+        raise OSError(e.errno, f"cannot save {path}: {e.strerror or e}") from None
 
 
 # ---- Jupyter -----------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def _repr_mimebundle_(self: Node, include: Any = None, exclude: Any = None) -> d
     """
     bundle = {"text/plain": repr(self)}
     with contextlib.suppress(Exception):
-        bundle["image/svg+xml"] = draw(self).pipe(format="svg", encoding="utf-8")
+        bundle["image/svg+xml"] = draw(self).pipe(format="svg", encoding="utf-8", quiet=True)
     return bundle
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograd.draw import DEFAULT_MAX_NODES, Frame, build, check_options, pipe, write_atomic
+from autograd.files import write_file
 from autograd.graph import Node, toposort
+from autograd.labels import label_text
 from autograd.local import node_grads
 from autograd.summary import identity
 from autograd.trace import cluster_of, trace
@@ -73,7 +75,8 @@ def _caption(tr: Any, order: list[int], k: int) -> str:
         return (f"frame 0 of {n}: the forward pass has computed every value; "
                 "backward starts at the root with grad 1")
     node = tr.nodes[order[k - 1]]
-    name = node.label or (f"the {node.op} node" if node.op else "a leaf")
+    name = label_text(node.label) if node.label else (
+        f"the {node.op} node" if node.op else "a leaf")
     what = "the root: grad 1" if k == 1 else f"{name} has its gradient"
     return (f"frame {k} of {n}: {what} (orange); green: gradient known; "
             "grey: waiting for the ops that use it")
@@ -149,8 +152,7 @@ def write_gif(pngs: list[Path], target: Path, duration_ms: int = 800) -> Path:
         frames.append(canvas.quantize(palette=palette, dither=Image.Dither.NONE))
     durations = [duration_ms] * (len(frames) - 1) + [3 * duration_ms]
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.part")
-    frames[0].save(part, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=durations, loop=0)
-    os.replace(part, target)
+    write_file(target, lambda f: frames[0].save(f, format="GIF", save_all=True,
+                                                append_images=frames[1:], duration=durations,
+                                                loop=0))
     return target

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from autograd.files import write_file
+
 
 def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") -> None:
     """Save two panels side by side: training loss and test accuracy (%) against epoch."""
@@ -31,7 +33,22 @@ def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") ->
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
+    fmt = plot_format(path)
     try:
-        fig.savefig(path, dpi=120)
+        write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
     finally:
         plt.close(fig)
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The image format the suffix of `path` names (png without one), checked against what
+    matplotlib can write: a ValueError listing them otherwise. Needs matplotlib."""
+    from matplotlib.figure import Figure
+
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    fmt = suffix or "png"
+    known = Figure().canvas.get_supported_filetypes()
+    if fmt not in known:
+        raise ValueError(f"cannot draw a plot to {os.fspath(path)}: matplotlib does not know "
+                         f"the format {fmt!r}; use one of {', '.join(sorted(known))}")
+    return fmt

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autograd.files import json_safe, write_json
 from nn import cli
 from nn.cli import CommandError
 
@@ -32,6 +31,9 @@ OUTPUTS: dict[str, str | None] = {"bce": "sigmoid", "cross_entropy": None}
 # (the bottom of its V-curve) and good to about three digits there.
 TOLERANCES = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-2, 1e-3, 1e-2)}
 MAX_PARAMS = 5000
+MAX_BATCH = 100_000
+# Below the smallest normal float64 a step loses precision and 1/eps overflows.
+SMALLEST_STEP = float(np.finfo(np.float64).tiny)
 
 
 def register(subparsers: Any) -> None:
@@ -101,8 +103,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     if cfg["eps_min"] > cfg["eps_max"]:
         raise CommandError(f"--eps-min {args.eps_min:g} is larger than --eps-max "
                            f"{args.eps_max:g}")
-    if args.batch < 1:
-        raise CommandError(f"--batch must be at least 1, got {args.batch}")
+    cli.check_range("--batch", args.batch, 1, MAX_BATCH)
     cli.check_seed(args.seed)
     if args.loss == "cross_entropy" and sizes[-1] < 2:
         raise CommandError(f"cross_entropy needs at least 2 output classes, --sizes ends in "
@@ -111,9 +112,14 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError(f"--loss {args.loss} is defined here for the output activation "
                            f"{OUTPUTS[args.loss] or 'none'}, got {args.output_activation}; "
                            "valid: mse with any, bce with sigmoid, cross_entropy with none")
-    cli.check_output("--json", args.json)
-    cli.check_output("--plot", args.plot)
+    _check_outputs(args)
     return cfg
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unwritable or coinciding outputs and an unknown plot format before the checks."""
+    cli.check_outputs({"--json": args.json, "--plot": args.plot})
+    cli.check_plot(args.plot)
 
 
 def _sizes(text: str) -> list[int]:
@@ -137,12 +143,15 @@ def _positive(value: float | None, default: float | None, flag: str,
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
         raise CommandError(f"{flag} must be a {'non-negative' if zero else 'positive'} "
                            f"number, got {value:g}")
+    if flag.startswith("--eps") and not SMALLEST_STEP <= value <= 1:
+        raise CommandError(f"{flag} must be from {SMALLEST_STEP:g} (the smallest normal "
+                           f"float64) to 1, got {value:g}")
     return float(value)
 
 
 def _steps(lo: float, hi: float) -> list[float]:
     """hi, hi/10, … down to lo (lo itself included when the decades do not land on it)."""
-    n = math.floor(math.log10(hi / lo) + 1e-9)
+    n = math.floor(math.log10(hi) - math.log10(lo) + 1e-9)
     steps = [hi * 10.0 ** -k for k in range(n + 1)]
     return steps if math.isclose(steps[-1], lo, rel_tol=1e-9) else [*steps, lo]
 
@@ -205,13 +214,10 @@ def _payload(cfg: dict[str, Any], results: dict[str, Any], ok: bool) -> dict[str
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write through a temporary file in the same folder: whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write strict JSON with the package's one writer: a non-finite error (a step too small
+    or too large for the arithmetic) is null, and `non_finite` says some were."""
+    data, bad = json_safe(payload)
+    write_json(path, {**data, "non_finite": bad})
 
 
 def _plot(sweeps: list[Any], path: Path, cfg: dict[str, Any]) -> None:
