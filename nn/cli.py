@@ -23,8 +23,9 @@ class CommandError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 2."""
 
 
-def parse_sizes(text: str, example: str) -> list[int]:
-    """Layer widths from "784,30,10": two or more positive integers, or a CommandError."""
+def parse_sizes(text: str, example: str, limit: int | None = None, why: str = "") -> list[int]:
+    """Layer widths from "784,30,10": two or more positive integers, or a CommandError; with
+    `limit`, a network of more parameters is refused, saying `why` the limit is there."""
     try:
         sizes = [int(s) for s in text.split(",")]
     except ValueError:
@@ -33,7 +34,11 @@ def parse_sizes(text: str, example: str) -> list[int]:
     if len(sizes) < 2 or min(sizes) < 1:
         raise CommandError(f"--sizes needs at least two positive widths, like {example}; got "
                            f"{text!r}")
-    check_memory(sum(a * b + b for a, b in itertools.pairwise(sizes)), f"--sizes {text}")
+    n = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    if limit is not None and n > limit:
+        raise CommandError(f"--sizes {text} has {n} parameters; {why}, so keep to {limit} or "
+                           "fewer")
+    check_memory(n, f"--sizes {text}")
     return sizes
 
 

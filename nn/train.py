@@ -46,8 +46,10 @@ class Diverged(ArithmeticError):
     History of the epochs completed before it."""
 
     def __init__(self, epoch: int, step: int, what: str) -> None:
-        super().__init__(f"training diverged at epoch {epoch}, step {step}: {what}; try a "
-                         "smaller learning rate")
+        hint = ("before any update: check the initialisation, the inputs and the output "
+                "activation the loss expects" if (epoch, step) == (0, 0)
+                else "try a smaller learning rate")
+        super().__init__(f"training diverged at epoch {epoch}, step {step}: {what}; {hint}")
         self.epoch, self.step, self.what = epoch, step, what
         self.history: History | None = None
 

@@ -21,6 +21,7 @@ from nn.cli import CommandError
 
 WHAT = ("neuron", "mlp", "all")
 FORMATS = ("png", "svg", "pdf")
+MAX_PARAMS = 10_000
 
 
 def register(subparsers: Any) -> None:
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.what in ("neuron", "all"):
         graphs["neuron"] = (neuron_loss(), None)
     if args.what in ("mlp", "all"):
-        graphs["mlp"] = mlp_loss(cli.parse_sizes(args.sizes, "2,3,1"), args.seed)
+        sizes = cli.parse_sizes(args.sizes, "2,3,1", MAX_PARAMS,
+                                "a picture of more is unreadable and slow to lay out")
+        graphs["mlp"] = mlp_loss(sizes, args.seed)
     try:
         for name, (loss, clusters) in graphs.items():
             _draw_one(name, loss, clusters, out, args)
