@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import nn.commands.check
 import nn.commands.draw
 import nn.commands.train
+import nn.train
 from nn.cli import main
 
 QUICK = ["train", "--epochs", "1", "--train-limit", "100", "--sizes", "784,10"]
@@ -193,6 +194,12 @@ NUMBERS = st.one_of(
     st.sampled_from(["1e-320", "1e308", "-0", "0", "1", "nan", "-inf", "1e400", "0x10",
                      "1_000", " 3 ", "", "٣", "1,2"]),
 )
+# Widths that fit easily, or that no machine's memory could hold (nothing in between: a real
+# model of a few GB would be built).
+WIDTHS = st.one_of(st.integers(-3, 1000), st.integers(10**13, 10**40))
+SIZES = st.one_of(NUMBERS, st.tuples(st.sampled_from(["784", "4", "2"]), WIDTHS,
+                                     st.sampled_from(["10", "3", "1"])).map(
+                                         lambda t: ",".join(map(str, t))))
 OPTIONS = {
     "train": ["--epochs", "--batch-size", "--lr", "--weight-decay", "--seed", "--train-limit",
               "--threads", "--sizes"],
@@ -203,7 +210,7 @@ OPTIONS = {
 
 
 def _stub_work(monkeypatch):
-    monkeypatch.setattr(nn.commands.train, "build", _no_training)
+    monkeypatch.setattr(nn.train, "train", _no_training)
     monkeypatch.setattr(nn.commands.check, "_setup", _no_training)
     monkeypatch.setattr(nn.commands.draw, "_draw_one", _no_training)
 
@@ -217,7 +224,7 @@ def test_no_option_value_gives_a_traceback(command, data, tmp_path, monkeypatch,
                                unique=True))
     argv = [command, "--out", str(tmp_path)] if command == "draw" else [command]
     for flag in flags:
-        argv += [f"{flag}={data.draw(NUMBERS)}"]
+        argv += [f"{flag}={data.draw(SIZES if flag == '--sizes' else NUMBERS)}"]
     try:
         status = main(argv)
     except _Reached:

@@ -30,7 +30,7 @@ OUTPUTS: dict[str, str | None] = {"bce": "sigmoid", "cross_entropy": None}
 # (the bottom of its V-curve) and good to about three digits there.
 TOLERANCES = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-2, 1e-3, 1e-2)}
 MAX_PARAMS = 5000
-MAX_BATCH = 100_000
+MAX_BATCH = 1000  # with 5000 parameters, 10,000 forward passes of this many examples
 # Below the smallest normal float64 a step loses precision and 1/eps overflows.
 SMALLEST_STEP = float(np.finfo(np.float64).tiny)
 
@@ -67,8 +67,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the checks; 0 when all agree, 1 when one fails."""
     cfg = _config(args)
+    steps = _steps(cfg["eps_min"], cfg["eps_max"])
     model, x, y = _setup(cfg)
-    results = _experiments(model, x, y, cfg)
+    results = _experiments(model, x, y, cfg, steps)
     print(results["gradcheck"], end="\n\n")
     print(results["table"], end="\n\n")
     if results["culprit"] is not None:
@@ -169,8 +170,8 @@ def _setup(cfg: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
     return model, x, y
 
 
-def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any]
-                 ) -> dict[str, Any]:
+def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any],
+                 steps: list[float]) -> dict[str, Any]:
     from nn.gradtable import find_culprit, grad_table, model_gradcheck, model_sweep
 
     tol = dict(eps=cfg["eps"], atol=cfg["atol"], rtol=cfg["rtol"])
@@ -180,7 +181,6 @@ def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any]
         report = model_gradcheck(model, x, y, loss, **tol)
         table = grad_table(model, x, y, loss, **tol)
         culprit = None if report and table else find_culprit(model, x, y, loss, **tol)
-        steps = _steps(cfg["eps_min"], cfg["eps_max"])
         sweeps = [model_sweep(model, x, y, loss, eps=steps, dtype=d) for d in TOLERANCES]
     notes = list(dict.fromkeys(str(w.message) for w in caught))
     return dict(gradcheck=report, table=table, culprit=culprit, sweeps=sweeps, notes=notes)
