@@ -131,6 +131,12 @@ def _remove_stale(folder: Path, fmt: str, count: int) -> None:
             p.unlink()
 
 
+def _rgb(image_module: Any, path: Path) -> Any:
+    """The PNG at path as an RGB image, its file closed (Image.open keeps it open)."""
+    with image_module.open(path) as im:
+        return im.convert("RGB")
+
+
 def write_gif(pngs: list[Path], target: Path, duration_ms: int = 800) -> Path:
     """An animated GIF of the PNG frames, each centred on a canvas as large as the largest;
     the last frame stays three times as long. Needs Pillow."""
@@ -139,7 +145,7 @@ def write_gif(pngs: list[Path], target: Path, duration_ms: int = 800) -> Path:
     except ImportError:
         raise RuntimeError(f"{_NEEDS_PILLOW}; the {len(pngs)} PNG frames are in "
                            f"{pngs[0].parent if pngs else target.parent}") from None
-    images = [Image.open(p).convert("RGB") for p in pngs]
+    images = [_rgb(Image, p) for p in pngs]
     width = max(im.width for im in images)
     height = max(im.height for im in images)
     # One palette for all frames, from the last (every colour is on it): GIF frames are
