@@ -14,6 +14,7 @@ outright mid-save (SIGKILL, power loss) cannot remove its temporary file: a hidd
 
 from __future__ import annotations
 
+import errno
 import os
 import zipfile
 import zlib
@@ -213,5 +214,8 @@ def _write_checkpoint(path: Path, arrays: dict[str, np.ndarray]) -> None:
     if bad:
         raise ValueError(f"cannot save {path}: parameter {bad[0]!r} holds NaN or infinite "
                          "values (the training diverged?); any previous file is unchanged")
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"cannot save {path}: it is a folder; give a "
+                                              f"file name such as {path / 'model.npz'}")
     write_file(path, lambda f: np.savez(f, **arrays))
 

@@ -43,6 +43,7 @@ def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") ->
 def plot_format(path: str | os.PathLike[str]) -> str:
     """The image format the suffix of `path` names (png without one), checked against what
     matplotlib can write: a ValueError listing them otherwise. Needs matplotlib."""
+    import matplotlib  # noqa: F401  (first: the ImportError that says matplotlib is absent)
     from matplotlib.figure import Figure
 
     suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
