@@ -234,3 +234,27 @@ def test_no_option_value_gives_a_traceback(command, data, tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert status in (0, 2), (argv, err)
     assert "Traceback" not in err and err.count("\n") == (status == 2), (argv, err)
+
+
+def test_check_with_zero_tolerances_prints_no_numpy_warning(capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status = main(["check", "--eps", "1", "--atol", "0", "--rtol", "0"])
+    out = capsys.readouterr().out
+    assert status == 1 and "encountered in" not in out and "a check FAILED" in out
+
+
+def test_draw_into_a_symlink_loop_is_one_line(tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    err = _one_line(capsys, main(["draw", "--out", str(tmp_path / "a")]))
+    assert "cannot create the folder" in err
+
+
+def test_draw_onto_a_fifo_is_one_line_and_leaves_the_fifo(tmp_path, capsys):
+    os.mkfifo(tmp_path / "neuron.svg")
+    err = _one_line(capsys, main(["draw", "--what", "neuron", "--format", "svg",
+                                  "--out", str(tmp_path)]))
+    assert "FIFO" in err and stat.S_ISFIFO(os.lstat(tmp_path / "neuron.svg").st_mode)

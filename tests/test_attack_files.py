@@ -293,3 +293,11 @@ def test_json_is_strict_and_json_safe_turns_non_finite_into_null(tmp_path):
 def test_the_short_temporary_name_is_used_only_for_long_targets():
     assert files._prefix("w.npz") == ".w.npz."
     assert files._prefix("w" * 250) == "."
+
+
+def test_a_symlink_to_a_device_is_refused_and_both_stay(tmp_path):
+    dev = _device(tmp_path / "null")
+    (tmp_path / "w.npz").symlink_to(dev)
+    with pytest.raises(OSError, match="character device"):
+        MLP([2, 2], seed=0).save(tmp_path / "w.npz")
+    assert (tmp_path / "w.npz").is_symlink() and stat.S_ISCHR(os.lstat(dev).st_mode)
