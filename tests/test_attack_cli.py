@@ -258,3 +258,28 @@ def test_draw_onto_a_fifo_is_one_line_and_leaves_the_fifo(tmp_path, capsys):
     err = _one_line(capsys, main(["draw", "--what", "neuron", "--format", "svg",
                                   "--out", str(tmp_path)]))
     assert "FIFO" in err and stat.S_ISFIFO(os.lstat(tmp_path / "neuron.svg").st_mode)
+
+
+def test_an_output_onto_the_training_data_is_refused(tmp_path, capsys, no_training):
+    from nn.data import FILES
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in FILES.values():  # tiny stand-ins: only their identity matters here
+        (folder / name).write_bytes(b"data")
+    link = tmp_path / "alias.gz"
+    link.symlink_to(folder / FILES["test_labels"])
+    for flag, target in (("--save", folder / FILES["train_images"]), ("--json", link)):
+        err = _one_line(capsys, main([*QUICK, "--data", str(folder), flag, str(target)]))
+        assert "would destroy the training data" in err
+    assert all((folder / n).read_bytes() == b"data" for n in FILES.values())
+
+
+def test_an_output_onto_the_bundled_subset_is_refused(capsys, no_training):
+    import nn.data
+
+    bundled = Path(nn.data.__file__).parent / "datasets" / nn.data.SUBSET
+    before = bundled.stat()
+    err = _one_line(capsys, main([*QUICK, "--save", str(bundled)]))
+    assert "would destroy the training data" in err
+    assert bundled.stat().st_mtime_ns == before.st_mtime_ns

@@ -15,7 +15,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from autograd.files import write_json
+from autograd.files import same_file, write_json
 from nn import cli
 from nn.cli import CommandError
 from nn.train import Diverged
@@ -168,8 +168,25 @@ def _check(cfg: dict[str, Any]) -> None:
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse unwritable or coinciding output paths, a missing matplotlib and an unknown plot
     format before training, not after."""
-    cli.check_outputs({f"--{flag}": getattr(args, flag) for flag in ("save", "json", "plot")})
+    outputs = {f"--{flag}": getattr(args, flag) for flag in ("save", "json", "plot")}
+    cli.check_outputs(outputs)
+    for flag, path in outputs.items():
+        for data in _inputs(args.data) if path is not None else ():
+            if data.exists() and same_file(path, data):
+                raise CommandError(f"{flag} {path} is the data file {data}: writing it would "
+                                   "destroy the training data")
     cli.check_plot(args.plot)
+
+
+def _inputs(folder: str | None) -> list[Path]:
+    """The files training reads: the bundled subset, or the IDX files of --data (gzipped or
+    not)."""
+    from nn import data
+
+    if folder is None:
+        return [Path(data.__file__).parent / "datasets" / data.SUBSET]
+    return [Path(folder) / n for name in data.FILES.values()
+            for n in (name, name.removesuffix(".gz"))]
 
 
 def _load(folder: str | None, limit: int | None) -> Any:
