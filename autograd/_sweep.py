@@ -26,7 +26,7 @@ from autograd._fd import (
     prepared,
     probe,
 )
-from autograd.files import write_file
+from autograd.files import check_target, write_file
 from autograd.value import Value
 
 DEFAULT_EPS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 13))
@@ -145,6 +145,7 @@ def plot_sweep(sweeps: Sweep | Sequence[Sweep], path: str | os.PathLike[str],
     Needs matplotlib (`pip install deltagrad[plot]`). The file is written whole or not at all.
     """
     figure_cls = _figure_class()
+    check_target(path)  # a folder, FIFO or device is refused before anything is drawn
     sweeps = [sweeps] if isinstance(sweeps, Sweep) else list(sweeps)
     if not sweeps or not all(isinstance(s, Sweep) for s in sweeps):
         raise TypeError("plot_sweep needs a Sweep or a list of Sweeps")

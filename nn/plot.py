@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from autograd.files import write_file
+from autograd.files import check_target, write_file
 
 
 def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") -> None:
     """Save two panels side by side: training loss and test accuracy (%) against epoch."""
+    fmt = plot_format(path)
+    check_target(path)  # a folder, FIFO or device is refused before anything is drawn
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none opened
@@ -33,7 +35,6 @@ def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") ->
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
-    fmt = plot_format(path)
     try:
         write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
     finally:

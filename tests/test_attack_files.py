@@ -301,3 +301,37 @@ def test_a_symlink_to_a_device_is_refused_and_both_stay(tmp_path):
     with pytest.raises(OSError, match="character device"):
         MLP([2, 2], seed=0).save(tmp_path / "w.npz")
     assert (tmp_path / "w.npz").is_symlink() and stat.S_ISCHR(os.lstat(dev).st_mode)
+
+
+# ---- plots --------------------------------------------------------------------------------
+
+def test_plots_refuse_a_fifo_and_an_unknown_format_before_drawing(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    from autograd import Value
+    from autograd.gradcheck import plot_sweep, sweep
+    from nn.plot import plot_history
+    from nn.train import Epoch, History
+
+    os.mkfifo(tmp_path / "p.png")
+    history = History([Epoch(0, 1.0, 1, 2, 0.5, 0.1)])
+    with pytest.raises(OSError, match="FIFO"):
+        plot_history(history, tmp_path / "p.png")
+    with pytest.raises(ValueError, match="does not know the format 'npz'"):
+        plot_history(history, tmp_path / "c.npz")
+    with pytest.raises(OSError, match="FIFO"):
+        plot_sweep(sweep(lambda x: x * x, Value(1.0), eps=[1e-3, 1e-4]), tmp_path / "p.png")
+    assert _listing(tmp_path) == ["p.png"] and stat.S_ISFIFO(os.lstat(tmp_path / "p.png").st_mode)
+
+
+def test_a_plot_through_a_symlink_keeps_the_link_and_the_mode(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    from nn.plot import plot_history
+    from nn.train import Epoch, History
+
+    real = tmp_path / "real.svg"
+    real.write_text("old")
+    real.chmod(0o600)
+    (tmp_path / "c.svg").symlink_to(real)
+    plot_history(History([Epoch(0, 1.0, 1, 2, 0.5, 0.1)]), tmp_path / "c.svg")
+    assert (tmp_path / "c.svg").is_symlink() and real.read_text().startswith("<?xml")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
