@@ -7,7 +7,8 @@ temporary file and leaves the old file as it was. The target is resolved first, 
 symlink is written *through* (the link stays a link); an existing file keeps its mode and a
 new one follows the umask; a target that is not a regular file (folder, FIFO, device, a
 symlink loop) is refused before any work. `same_file` tells whether two output paths name
-one file under any spelling (symlink, `./`, `..`, hard link).
+one file under any spelling (symlink, `./`, `..`, hard link). The rename gives the target's
+name a new file: another hard link to the old file keeps the old contents.
 """
 
 from __future__ import annotations
@@ -40,21 +41,36 @@ def check_target(path: str | os.PathLike[str]) -> Path:
     name = os.fspath(path)
     if not isinstance(name, str) or not name or "\0" in name:
         raise OSError(errno.EINVAL, f"cannot save to {name!r}: not a usable file name")
+    if name.endswith(("/", os.sep)):
+        raise OSError(errno.EISDIR, f"cannot save {name}: it ends with a slash, so it names a "
+                                    "folder; give a file name")
     real = Path(os.path.realpath(name))
     if os.path.islink(real):  # realpath stops at a link it cannot follow: a loop
         raise OSError(errno.ELOOP, f"cannot save {name}: the symlinks loop")
+    _check_kind(name, real)
+    _check_folder(name, real.parent)
+    return real
+
+
+def _check_kind(name: str, real: Path) -> None:
+    """Refuse an existing target that is not a regular file, saying what it is."""
     try:
         mode = os.stat(real).st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
+    except OSError:
+        return  # missing (or unreachable: the folder check says why)
+    if not stat.S_ISREG(mode):
         kind = next((k for test, k in _KINDS if test(mode)), "not a regular file")
         code = errno.EISDIR if stat.S_ISDIR(mode) else errno.EINVAL
         raise OSError(code, f"cannot save {name}: it is {kind}, not a regular file")
-    if not real.parent.is_dir():
-        raise OSError(errno.ENOENT, f"cannot save {name}: folder {real.parent} does not "
-                                        "exist")
-    return real
+
+
+def _check_folder(name: str, folder: Path) -> None:
+    """Refuse a target whose folder is missing or is not a folder."""
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise OSError(errno.ENOTDIR, f"cannot save {name}: {folder} is a file, not a folder")
+    raise OSError(errno.ENOENT, f"cannot save {name}: folder {folder} does not exist")
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:

@@ -283,3 +283,19 @@ def test_an_output_onto_the_bundled_subset_is_refused(capsys, no_training):
     err = _one_line(capsys, main([*QUICK, "--save", str(bundled)]))
     assert "would destroy the training data" in err
     assert bundled.stat().st_mtime_ns == before.st_mtime_ns
+
+
+@pytest.mark.parametrize("value, words", [("", "not a usable file name"),
+                                          ("out/", "--json out/ is a folder")])
+def test_an_empty_or_folder_like_output_name_is_refused(tmp_path, monkeypatch, capsys,
+                                                        no_training, value, words):
+    monkeypatch.chdir(tmp_path)
+    assert words in _one_line(capsys, main([*QUICK, f"--json={value}"]))
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_check_report_is_strict_json(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    main(["check", "--sizes", "2,2", "--eps", "1e-300", "--json", str(path)])
+    data = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert data["non_finite"] in (True, False) and data["config"]["eps"] == 1e-300

@@ -335,3 +335,16 @@ def test_a_plot_through_a_symlink_keeps_the_link_and_the_mode(tmp_path):
     plot_history(History([Epoch(0, 1.0, 1, 2, 0.5, 0.1)]), tmp_path / "c.svg")
     assert (tmp_path / "c.svg").is_symlink() and real.read_text().startswith("<?xml")
     assert stat.S_IMODE(real.stat().st_mode) == 0o600
+
+
+def test_a_trailing_slash_names_a_folder_and_is_refused(tmp_path):
+    with pytest.raises(IsADirectoryError, match="ends with a slash"):
+        write_bytes(f"{tmp_path}/w.npz/", b"x")
+    assert _listing(tmp_path) == []
+
+
+def test_a_file_used_as_a_folder_is_named(tmp_path):
+    write_bytes(tmp_path / "file", b"x")
+    with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
+        write_bytes(tmp_path / "file" / "w.npz", b"y")
+    assert (tmp_path / "file").read_bytes() == b"x"
