@@ -102,3 +102,14 @@ def test_an_empty_test_split_is_refused_before_training():
     with pytest.raises(ValueError, match="the test data is empty"):
         train(model, SGD(model.parameters(), lr=0.1), data.train, epochs=1, test=empty)
     assert all(np.array_equal(p, model.state_dict()[k]) for k, p in before.items())
+
+
+@pytest.mark.parametrize("extra", [[], ["--activation", "relu"], ["--optimizer", "adam"],
+                                   ["--activation", "tanh", "--loss", "bce"],
+                                   ["--activation", "relu", "--loss", "cross_entropy"]])
+def test_a_huge_learning_rate_gives_no_numpy_warning(capsys, extra):
+    status = main(["train", "--epochs", "2", "--train-limit", "300", "--sizes", "784,30,10",
+                   "--lr", "1e6", *extra])
+    err = capsys.readouterr().err
+    assert status in (0, 1) and err.count("\n") == (status == 1), err
+    assert "Warning" not in err and "encountered" not in err
