@@ -35,6 +35,7 @@ def test_the_cli_says_where_in_one_line_and_keeps_the_checkpoint(tmp_path, capsy
     assert status == 1 and err.count("\n") == 1, err
     assert err.startswith("deltagrad train: training diverged at epoch 0, step ")
     assert "the loss is nan" in err and "smaller learning rate" in err
+    assert err.rstrip().endswith(f"the weights were not saved; the history is in {history}")
     assert save.read_bytes() == old
     data = json.loads(history.read_text(), parse_constant=lambda c: pytest.fail(c))
     assert data["diverged"] is True and data["divergence"]["epoch"] == 0

@@ -122,9 +122,11 @@ def run(args: argparse.Namespace) -> int:
 def _diverged(args: argparse.Namespace, cfg: dict[str, Any], e: Diverged) -> int:
     """Say where training diverged in one line; keep any previous checkpoint and plot, and
     write the JSON history (it says the run diverged). Exit status 1."""
-    print(f"deltagrad train: {e}; nothing saved", file=sys.stderr)
-    if args.json and e.history is not None:
+    wrote = args.json and e.history is not None
+    if wrote:
         write_json(args.json, {"config": cfg, **e.history.to_dict()})
+    print(f"deltagrad train: {e}; the weights were not saved"
+          + (f"; the history is in {args.json}" if wrote else ""), file=sys.stderr)
     return 1
 
 
