@@ -4,8 +4,8 @@
 flushes, fsyncs and renames it over the target and fsyncs the folder: a reader sees the old
 file or the new one, never half of either, and a failure (full disk, ^C) removes the
 temporary file and leaves the old file as it was. The target is resolved first, so a
-symlink is written *through* (the link stays a link); an existing file keeps its mode and a
-new one follows the umask; a target that is not a regular file (folder, FIFO, device, a
+symlink is written *through* (the link stays a link); an existing file keeps its mode (and
+owner, where the process may) and a new one follows the umask; a target that is not a regular file (folder, FIFO, device, a
 symlink loop) is refused before any work. `same_file` tells whether two output paths name
 one file under any spelling (symlink, `./`, `..`, hard link). The rename gives the target's
 name a new file: another hard link to the old file keeps the old contents.
@@ -86,15 +86,14 @@ def write_file(path: str | os.PathLike[str], fill: Callable[[IO[bytes]], Any]) -
     """Write the bytes `fill(f)` writes to the binary file f into `path`, atomically (see the
     module's docstring); returns `path` as a Path. Failures are OSErrors naming `path`."""
     real = check_target(path)
-    mode = _mode_for(real)
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=_prefix(real.name), suffix=".tmp", dir=real.parent)
         with os.fdopen(fd, "wb") as f:
             fill(f)
             f.flush()
+            _keep_owner_and_mode(f.fileno(), real)
             os.fsync(f.fileno())
-            os.fchmod(f.fileno(), mode)
         os.replace(tmp, real)
     except BaseException as e:
         if tmp is not None:
@@ -142,13 +141,28 @@ def _prefix(name: str) -> str:
     return long if len(os.fsencode(long)) + 12 <= _NAME_MAX else "."
 
 
-def _mode_for(real: Path) -> int:
-    """An existing file's permission bits, or the umask's for a new file."""
-    with contextlib.suppress(FileNotFoundError):
-        return stat.S_IMODE(os.stat(real).st_mode)
-    mask = os.umask(0o022)  # the only way to read the umask is to set it
+def _keep_owner_and_mode(fd: int, real: Path) -> None:
+    """Give the new file the old one's permission bits (and owner and group, where the process
+    may), or for a new file the bits the umask allows."""
+    try:
+        old = os.stat(real)
+    except FileNotFoundError:
+        os.fchmod(fd, 0o666 & ~_umask())
+        return
+    with contextlib.suppress(PermissionError, AttributeError):
+        os.fchown(fd, old.st_uid, old.st_gid)
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux allows (setting it to read it
+    would race with other threads creating files)."""
+    with (contextlib.suppress(OSError, ValueError, StopIteration),
+          open("/proc/self/status", encoding="ascii") as status):
+        return int(next(ln for ln in status if ln.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
 def _named(e: OSError, path: str | os.PathLike[str]) -> OSError:

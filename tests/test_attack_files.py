@@ -348,3 +348,20 @@ def test_a_file_used_as_a_folder_is_named(tmp_path):
     with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
         write_bytes(tmp_path / "file" / "w.npz", b"y")
     assert (tmp_path / "file").read_bytes() == b"x"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root may give a file to another owner")
+def test_an_existing_file_keeps_its_owner_and_group(tmp_path):
+    path = tmp_path / "w.npz"
+    write_bytes(path, b"old")
+    os.chown(path, 1234, 5678)
+    write_bytes(path, b"new")
+    assert (path.stat().st_uid, path.stat().st_gid) == (1234, 5678)
+
+
+def test_the_umask_is_read_without_being_changed(monkeypatch):
+    if not Path("/proc/self/status").exists():
+        pytest.skip("only Linux's /proc tells the umask without setting it")
+    monkeypatch.setattr(os, "umask", lambda mask: pytest.fail("os.umask was called"))
+    assert 0 <= files._umask() <= 0o777
