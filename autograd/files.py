@@ -5,10 +5,11 @@ flushes, fsyncs and renames it over the target and fsyncs the folder: a reader s
 file or the new one, never half of either, and a failure (full disk, ^C) removes the
 temporary file and leaves the old file as it was. The target is resolved first, so a
 symlink is written *through* (the link stays a link); an existing file keeps its mode (and
-owner, where the process may) and a new one follows the umask; a target that is not a regular file (folder, FIFO, device, a
-symlink loop) is refused before any work. `same_file` tells whether two output paths name
-one file under any spelling (symlink, `./`, `..`, hard link). The rename gives the target's
-name a new file: another hard link to the old file keeps the old contents.
+owner, where the process may) and a new one follows the umask; a target that is not a
+regular file (folder, FIFO, device, a symlink loop) is refused before any work. `same_file`
+tells whether two output paths name one file under any spelling (symlink, `./`, `..`, hard
+link). The rename gives the target's name a new file: another hard link to the old file
+keeps the old contents.
 """
 
 from __future__ import annotations
