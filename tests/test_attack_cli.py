@@ -299,3 +299,11 @@ def test_the_check_report_is_strict_json(tmp_path, capsys):
     main(["check", "--sizes", "2,2", "--eps", "1e-300", "--json", str(path)])
     data = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(c))
     assert data["non_finite"] in (True, False) and data["config"]["eps"] == 1e-300
+
+
+@pytest.mark.parametrize("bad", [["--sizes", "x"], ["--sizes", "2,100000,1"],
+                                 ["--seed", "-1"]])
+def test_a_refused_draw_leaves_no_folder_behind(tmp_path, capsys, bad):
+    out = tmp_path / "pictures"
+    _one_line(capsys, main(["draw", "--out", str(out), *bad]))
+    assert not out.exists()
