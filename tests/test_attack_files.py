@@ -6,6 +6,7 @@ work, and leave the old file intact whenever it fails."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import subprocess
@@ -365,3 +366,13 @@ def test_the_umask_is_read_without_being_changed(monkeypatch):
         pytest.skip("only Linux's /proc tells the umask without setting it")
     monkeypatch.setattr(os, "umask", lambda mask: pytest.fail("os.umask was called"))
     assert 0 <= files._umask() <= 0o777
+
+
+def test_threads_writing_one_file_at_once_leave_one_whole_file(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "h.json"
+    payloads = [{"writer": k, "data": [k] * 5000} for k in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda p: [write_json(path, p) for _ in range(10)], payloads))
+    assert json.loads(path.read_text()) in payloads and _listing(tmp_path) == ["h.json"]
