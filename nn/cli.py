@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
+import itertools
 import os
 import sys
 from pathlib import Path
 from typing import NoReturn
 
+from autograd.files import check_target, same_file
 from nn import __version__
 
 # Each module adds one subcommand through its register(subparsers).
@@ -19,8 +23,9 @@ class CommandError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 2."""
 
 
-def parse_sizes(text: str, example: str) -> list[int]:
-    """Layer widths from "784,30,10": two or more positive integers, or a CommandError."""
+def parse_sizes(text: str, example: str, limit: int | None = None, why: str = "") -> list[int]:
+    """Layer widths from "784,30,10": two or more positive integers, or a CommandError; with
+    `limit`, a network of more parameters is refused, saying `why` the limit is there."""
     try:
         sizes = [int(s) for s in text.split(",")]
     except ValueError:
@@ -29,7 +34,20 @@ def parse_sizes(text: str, example: str) -> list[int]:
     if len(sizes) < 2 or min(sizes) < 1:
         raise CommandError(f"--sizes needs at least two positive widths, like {example}; got "
                            f"{text!r}")
+    n = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    if limit is not None and n > limit:
+        raise CommandError(f"--sizes {text} has {n} parameters; {why}, so keep to {limit} or "
+                           "fewer")
+    check_memory(n, f"--sizes {text}")
     return sizes
+
+
+def check_range(flag: str, value: int, low: int, high: int) -> None:
+    """An integer option from low to high, or a CommandError naming the bound it crosses."""
+    if value < low:
+        raise CommandError(f"{flag} must be at least {low}, got {value}")
+    if value > high:
+        raise CommandError(f"{flag} must be at most {high:,}, got {value}")
 
 
 def check_seed(seed: int) -> None:
@@ -43,16 +61,57 @@ def check_seed(seed: int) -> None:
 
 
 def check_output(flag: str, path: str | None) -> None:
-    """Refuse an output file that could not be written, before any work is done."""
+    """Refuse an output file that could not be written, before any work is done: a folder, a
+    FIFO or device, a symlink loop, a missing or read-only folder."""
     if path is None:
         return
-    folder = Path(path).parent
-    if Path(path).is_dir():
-        raise CommandError(f"{flag} {path} is a folder; give a file name")
-    if not folder.is_dir():
-        raise CommandError(f"{flag} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise CommandError(f"{flag} {path}: folder {folder} is not writable")
+    try:
+        real = check_target(path)
+    except OSError as e:
+        if e.errno == errno.EISDIR:
+            raise CommandError(f"{flag} {path} is a folder; give a file name") from None
+        if e.errno == errno.ENOENT:
+            folder = Path(os.path.realpath(path)).parent
+            raise CommandError(f"{flag} {path}: folder {folder} does not exist") from None
+        raise CommandError(f"{flag} {path}: {e.strerror}") from None
+    if not os.access(real.parent, os.W_OK):
+        raise CommandError(f"{flag} {path}: folder {real.parent} is not writable")
+
+
+def check_outputs(outputs: dict[str, str | None]) -> None:
+    """Check each output path ({flag: path}) and refuse two that name one file under any
+    spelling (symlink, ./, .., hard link): the second write would destroy the first."""
+    given = [(flag, path) for flag, path in outputs.items() if path is not None]
+    for flag, path in given:
+        check_output(flag, path)
+    for (fa, a), (fb, b) in itertools.combinations(given, 2):
+        if same_file(a, b):
+            raise CommandError(f"{fa} {a} and {fb} {b} are the same file; give each output "
+                               "its own")
+
+
+def check_plot(path: str | None) -> None:
+    """Refuse --plot without matplotlib, or with a format matplotlib cannot write, before any
+    work is done."""
+    if path is None:
+        return
+    from nn.plot import plot_format
+
+    try:
+        plot_format(path)
+    except ImportError:
+        raise CommandError("--plot needs matplotlib: pip install 'deltagrad[plot]'") from None
+    except ValueError as e:
+        raise CommandError(f"--plot: {e}") from None
+
+
+def check_memory(count: int, what: str) -> None:
+    """Refuse a model of `count` float64 parameters larger than the machine's memory."""
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        if 8 * count > memory:
+            raise CommandError(f"{what} has {count:,} parameters ({8 * count / 2**30:,.0f} GiB)"
+                               f": it would run out of memory ({memory / 2**30:.0f} GiB here)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
-    except (CommandError, OSError, ValueError, TypeError) as e:
+    except (CommandError, OSError, ValueError, TypeError, ArithmeticError) as e:
         print(f"deltagrad {args.command}: error: {e}", file=sys.stderr)
         return 2
     except MemoryError as e:

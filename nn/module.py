@@ -14,10 +14,8 @@ outright mid-save (SIGKILL, power loss) cannot remove its temporary file: a hidd
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.files import write_file
 
 Parameter = Tensor | Value
 
@@ -101,7 +100,7 @@ class Module:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the parameters to `path` (.npz) atomically; returns the path written."""
         path = _path(path, "save")
-        _write_atomic(path, self.state_dict())
+        _write_checkpoint(path, self.state_dict())
         return path
 
     def load(self, path: str | os.PathLike[str]) -> Module:
@@ -193,54 +192,30 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     except CheckpointError:
         raise
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
-        raise CheckpointError(f"{path} is not a readable .npz checkpoint: {e}") from None
+        raise CheckpointError(f"{path} is not a deltagrad .npz checkpoint ({_why(e)})"
+                              ) from None
 
 
-def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write arrays as .npz to a temporary file beside path, then rename it over path.
+def _why(e: Exception) -> str:
+    """What is wrong with a file numpy could not load, in the library's words: numpy's own
+    advice for pickled data is the unsafe thing."""
+    if "pickle" in str(e):
+        return "it holds pickled Python objects, which are never loaded"
+    if isinstance(e, (zipfile.BadZipFile, EOFError, zlib.error)):
+        return f"not a whole .npz archive: {e}"
+    return f"{type(e).__name__}: {e}"
 
-    os.replace is atomic within one filesystem, hence the temporary file in the same folder:
-    a reader sees the old file or the new one, never half of either.
-    """
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save {path}: folder {folder} does not exist")
+
+def _write_checkpoint(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write arrays as .npz through autograd's one atomic writer; refuse non-finite weights,
+    so a diverged model never replaces a good checkpoint."""
+    bad = [name for name, a in arrays.items() if a.dtype.kind in "fc"
+           and not np.isfinite(a).all()]
+    if bad:
+        raise ValueError(f"cannot save {path}: parameter {bad[0]!r} holds NaN or infinite "
+                         "values (the training diverged?); any previous file is unchanged")
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, f"cannot save {path}: it is a folder; give a "
                                               f"file name such as {path / 'model.npz'}")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(e, OSError):
-            text = f"cannot save {path} (any previous file is unchanged): {e.strerror or e}"
-            # OSError(errno, text) builds the matching subclass (PermissionError, ...).
-            raise (OSError(e.errno, text) if e.errno else OSError(text)) from None
-        raise
-    _sync_folder(folder)
+    write_file(path, lambda f: np.savez(f, **arrays))
 
-
-def _umask() -> int:
-    """The process umask (mkstemp makes 0600 files; a checkpoint should get the usual mode)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the platform allows it."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from autograd.files import check_target, write_file
+
 
 def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") -> None:
     """Save two panels side by side: training loss and test accuracy (%) against epoch."""
+    fmt = plot_format(path)
+    check_target(path)  # a folder, FIFO or device is refused before anything is drawn
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none opened
@@ -32,6 +36,21 @@ def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") ->
     if title:
         fig.suptitle(title)
     try:
-        fig.savefig(path, dpi=120)
+        write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=120))
     finally:
         plt.close(fig)
+
+
+def plot_format(path: str | os.PathLike[str]) -> str:
+    """The image format the suffix of `path` names (png without one), checked against what
+    matplotlib can write: a ValueError listing them otherwise. Needs matplotlib."""
+    import matplotlib  # noqa: F401  (first: the ImportError that says matplotlib is absent)
+    from matplotlib.figure import Figure
+
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    fmt = suffix or "png"
+    known = Figure().canvas.get_supported_filetypes()
+    if fmt not in known:
+        raise ValueError(f"cannot draw a plot to {os.fspath(path)}: matplotlib does not know "
+                         f"the format {fmt!r}; use one of {', '.join(sorted(known))}")
+    return fmt

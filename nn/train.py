@@ -11,6 +11,7 @@ dtype, batches are numpy takes of a permutation, and the step is compiled
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, no_grad
+from autograd.files import json_safe
 from nn.compiled import compile_step
 from nn.data import CLASSES, Split, batch_slices
 from nn.init import make_rng
@@ -40,11 +42,25 @@ class Epoch:
     cpu_seconds: float = 0.0
 
 
+class Diverged(ArithmeticError):
+    """Training produced a non-finite loss or weight: where (epoch, step), what, and the
+    History of the epochs completed before it."""
+
+    def __init__(self, epoch: int, step: int, what: str) -> None:
+        hint = ("before any update: check the initialisation, the inputs and the output "
+                "activation the loss expects" if (epoch, step) == (0, 0)
+                else "try a smaller learning rate")
+        super().__init__(f"training diverged at epoch {epoch}, step {step}: {what}; {hint}")
+        self.epoch, self.step, self.what = epoch, step, what
+        self.history: History | None = None
+
+
 @dataclass
 class History:
-    """The epochs of one training run, in order."""
+    """The epochs of one training run, in order, and where it diverged (None if it did not)."""
 
     epochs: list[Epoch] = field(default_factory=list)
+    divergence: dict[str, Any] | None = None
 
     @property
     def loss(self) -> list[float]:
@@ -72,11 +88,14 @@ class History:
         return max(scored, key=lambda e: e.correct) if scored else None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: every epoch, the best one and the total training time."""
+        """Plain data for strict JSON: every epoch, the best one, the total training time and
+        whether the run diverged; a non-finite number is None (and marks the run diverged)."""
         best = self.best()
-        return {"epochs": [asdict(e) for e in self.epochs],
-                "best": None if best is None else asdict(best),
-                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
+        data, bad = json_safe({"epochs": [asdict(e) for e in self.epochs],
+                               "best": None if best is None else asdict(best),
+                               "seconds": self.seconds, "cpu_seconds": self.cpu_seconds})
+        return {**data, "diverged": bad or self.divergence is not None,
+                "divergence": self.divergence}
 
 
 def evaluate(model: Callable[[Any], Tensor], data: Split, chunk: int = 10_000) -> int:
@@ -110,6 +129,9 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
     _check_split(data, "data")
     if test is not None:
         _check_split(test, "test")
+        if not len(test):
+            raise ValueError("the test data is empty: no examples to score the epochs on "
+                             "(pass test=None to train without scoring)")
     if not len(data):
         raise ValueError("the training data is empty: no examples to train on")
     if not (callable(getattr(optimizer, "zero_grad", None))
@@ -130,23 +152,37 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
         progress = sys.stdout.isatty()
     _set_mode(model, True)
     history = History()
-    for j in range(epochs):
-        start, cpu = time.perf_counter(), time.process_time()
-        mean = _epoch(step, images, targets, rng.permutation(len(data)),
-                      _bar(cuts, j) if progress else cuts)
-        seconds = (time.perf_counter() - start, time.process_time() - cpu)
-        history.epochs.append(_score(model, j, mean, seconds, test, log))
+    # Overflow to inf and nan is what a diverging run computes: it is caught below and
+    # reported as Diverged, not left to numpy's RuntimeWarnings.
+    with np.errstate(all="ignore"):
+        for j in range(epochs):
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                mean = _epoch(model, step, images, targets, rng.permutation(len(data)),
+                              _bar(cuts, j) if progress else cuts, j)
+            except Diverged as e:
+                history.divergence = {"epoch": e.epoch, "step": e.step, "what": e.what}
+                e.history = history
+                raise
+            seconds = (time.perf_counter() - start, time.process_time() - cpu)
+            history.epochs.append(_score(model, j, mean, seconds, test, log))
     return history
 
 
-def _epoch(step: Callable[[np.ndarray, np.ndarray], Tensor], x: np.ndarray,
-           targets: np.ndarray, order: np.ndarray, cuts: Any) -> float:
-    """One pass over the shuffled batches; returns the mean of the per-example loss."""
+def _epoch(model: Any, step: Callable[[np.ndarray, np.ndarray], Tensor], x: np.ndarray,
+           targets: np.ndarray, order: np.ndarray, cuts: Any, j: int) -> float:
+    """One pass (epoch j) over the shuffled batches; returns the mean of the per-example loss,
+    or raises Diverged at the first non-finite loss or weight."""
     total = 0.0
-    for s in cuts:
+    i = -1
+    for i, s in enumerate(cuts):
         idx = order[s]
         # take() into a fresh array: faster than np.take(..., out=buffer), measured
-        total += float(step(x.take(idx, axis=0), targets.take(idx, axis=0)).data) * len(idx)
+        value = float(step(x.take(idx, axis=0), targets.take(idx, axis=0)).data)
+        if not math.isfinite(value):
+            raise Diverged(j, i, f"the loss is {value}")
+        total += value * len(idx)
+    _check_weights(model, j, i)
     return total / len(x)
 
 
@@ -174,6 +210,15 @@ def _in_dtype(model: Any, images: np.ndarray,
     if targets.dtype.kind == "f":
         targets = targets.astype(dtype, copy=False)
     return images.astype(dtype, copy=False), targets
+
+
+def _check_weights(model: Any, j: int, step: int) -> None:
+    """Diverged naming the first parameter with a non-finite entry (a model without
+    named_parameters, such as a plain function, is not checked)."""
+    named = getattr(model, "named_parameters", None)
+    for name, p in named() if callable(named) else ():
+        if not np.isfinite(p.data).all():
+            raise Diverged(j, step, f"parameter {name} holds non-finite values")
 
 
 def _score(model: Any, j: int, loss: float, seconds: tuple[float, float], test: Split | None,

@@ -213,7 +213,8 @@ def _report(analytic: np.ndarray, numeric: np.ndarray, status: np.ndarray,
             where: list[tuple[int, tuple[Any, ...]]], out_shape: tuple[int, ...] | None,
             settings: dict[str, Any]) -> GradcheckReport:
     err, rel = errors(analytic, numeric, settings["atol"])
-    badness = err / (settings["atol"] + settings["rtol"] * np.abs(numeric))
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero tolerance: inf ranks first
+        badness = err / (settings["atol"] + settings["rtol"] * np.abs(numeric))
     conclusive = status != KINK
 
     def entry(r: int, c: int) -> Entry:

@@ -26,6 +26,7 @@ from autograd.check.fd import (
     prepared,
     probe,
 )
+from autograd.files import check_target, write_file
 from autograd.value import Value
 
 DEFAULT_EPS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 13))
@@ -144,6 +145,7 @@ def plot_sweep(sweeps: Sweep | Sequence[Sweep], path: str | os.PathLike[str],
     Needs matplotlib (`pip install deltagrad[plot]`). The file is written whole or not at all.
     """
     figure_cls = _figure_class()
+    check_target(path)  # a folder, FIFO or device is refused before anything is drawn
     sweeps = [sweeps] if isinstance(sweeps, Sweep) else list(sweeps)
     if not sweeps or not all(isinstance(s, Sweep) for s in sweeps):
         raise TypeError("plot_sweep needs a Sweep or a list of Sweeps")
@@ -196,14 +198,8 @@ def _guides(ax: Any, s: Sweep) -> None:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    """Save through a temporary file in the same folder, so a failure leaves no half image."""
+    """Save through the package's one writer, so a failure leaves no half image."""
     fmt = path.suffix.lstrip(".").lower() or "png"
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        fig.savefig(tmp, format=fmt, metadata={"Software": None} if fmt == "png" else None)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    meta = {"Software": None} if fmt == "png" else None
+    write_file(path, lambda f: fig.savefig(f, format=fmt, metadata=meta))
     return path

@@ -16,10 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from autograd.draw.labels import label_text
 from autograd.draw.local import node_grads
 from autograd.draw.render import DEFAULT_MAX_NODES, Frame, build, check_options, pipe, write_atomic
 from autograd.draw.summary import one_per_node
 from autograd.draw.trace import cluster_of, trace
+from autograd.files import write_file
 from autograd.graph import Node, toposort
 
 if TYPE_CHECKING:
@@ -73,7 +75,8 @@ def _caption(tr: Any, order: list[int], k: int) -> str:
         return (f"frame 0 of {n}: the forward pass has computed every value; "
                 "backward starts at the root with grad 1")
     node = tr.nodes[order[k - 1]]
-    name = node.label or (f"the {node.op} node" if node.op else "a leaf")
+    name = label_text(node.label) if node.label else (
+        f"the {node.op} node" if node.op else "a leaf")
     what = "the root: grad 1" if k == 1 else f"{name} has its gradient"
     return (f"frame {k} of {n}: {what} (orange); green: gradient known; "
             "grey: waiting for the ops that use it")
@@ -128,6 +131,12 @@ def _remove_stale(folder: Path, fmt: str, count: int) -> None:
             p.unlink()
 
 
+def _rgb(image_module: Any, path: Path) -> Any:
+    """The PNG at path as an RGB image, its file closed (Image.open keeps it open)."""
+    with image_module.open(path) as im:
+        return im.convert("RGB")
+
+
 def write_gif(pngs: list[Path], target: Path, duration_ms: int = 800) -> Path:
     """An animated GIF of the PNG frames, each centred on a canvas as large as the largest;
     the last frame stays three times as long. Needs Pillow."""
@@ -136,7 +145,7 @@ def write_gif(pngs: list[Path], target: Path, duration_ms: int = 800) -> Path:
     except ImportError:
         raise RuntimeError(f"{_NEEDS_PILLOW}; the {len(pngs)} PNG frames are in "
                            f"{pngs[0].parent if pngs else target.parent}") from None
-    images = [Image.open(p).convert("RGB") for p in pngs]
+    images = [_rgb(Image, p) for p in pngs]
     width = max(im.width for im in images)
     height = max(im.height for im in images)
     # One palette for all frames, from the last (every colour is on it): GIF frames are
@@ -149,8 +158,7 @@ def write_gif(pngs: list[Path], target: Path, duration_ms: int = 800) -> Path:
         frames.append(canvas.quantize(palette=palette, dither=Image.Dither.NONE))
     durations = [duration_ms] * (len(frames) - 1) + [3 * duration_ms]
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.part")
-    frames[0].save(part, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=durations, loop=0)
-    os.replace(part, target)
+    write_file(target, lambda f: frames[0].save(f, format="GIF", save_all=True,
+                                                append_images=frames[1:], duration=durations,
+                                                loop=0))
     return target

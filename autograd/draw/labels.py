@@ -17,6 +17,8 @@ from autograd.graph import Node
 
 # Arrays up to this many entries are written out in full; larger ones by their range.
 SMALL_ARRAY = 12
+# Longer labels are cut (with an ellipsis): a label is a name, and the box should stay small.
+MAX_LABEL = 40
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\{}|<>"})
 _LINE = "\\l"
 
@@ -24,6 +26,15 @@ _LINE = "\\l"
 def escape(text: str) -> str:
     """`text` safe inside a record label (braces, bars and angle brackets are structure)."""
     return text.translate(_RECORD_SPECIAL)
+
+
+def label_text(label: Any) -> str:
+    """A node's label as one line of plain text: str(label), control characters (NUL, new
+    lines, ...) written as escapes, and shortened with an ellipsis past MAX_LABEL characters."""
+    text = label if isinstance(label, str) else str(label)
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+    return text if len(text) <= MAX_LABEL else text[:MAX_LABEL - 1] + "…"
 
 
 def number(x: Any) -> str:
@@ -51,7 +62,7 @@ def value_fields(node: Node, grad: Any, hidden: bool = False) -> list[str]:
 
     `hidden` shows the gradient as '?' (a frame of the backward pass before it arrives).
     """
-    fields = [escape(node.label)] if node.label else []
+    fields = [escape(label_text(node.label))] if node.label else []
     data = node.data
     grad_text = "grad ?" if hidden else _grad_text(grad)
     if isinstance(data, np.ndarray):

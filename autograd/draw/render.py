@@ -27,6 +27,7 @@ from autograd.draw.labels import (
 from autograd.draw.local import freed, jacobian_of, scalar_partials
 from autograd.draw.summary import Summary, summarise
 from autograd.draw.trace import Trace, cluster_of, trace
+from autograd.files import check_target, write_bytes
 from autograd.graph import Node
 
 if TYPE_CHECKING:
@@ -297,6 +298,8 @@ def render(graph: Node | graphviz.Digraph, path: str | os.PathLike, *,
     elif not hasattr(graph, "pipe") or options:
         raise TypeError(f"render needs a Value, a Tensor or a Digraph (with no draw options), "
                         f"got {type(graph).__name__}")
+    _make_folder(path)
+    check_target(path)  # a folder, FIFO or device is refused before dot runs
     data = graph.source.encode() if fmt == "dot" else pipe(graph, fmt)
     write_atomic(path, data)
     return path
@@ -308,7 +311,7 @@ def pipe(graph: graphviz.Digraph, fmt: str) -> bytes:
     import graphviz
 
     try:
-        return graph.pipe(format=fmt)
+        return graph.pipe(format=fmt, quiet=True)  # dot's warnings stay out of stderr
     except graphviz.ExecutableNotFound:
         raise DotNotFoundError(INSTALL_DOT) from None
     except graphviz.CalledProcessError as e:
@@ -319,21 +322,18 @@ def pipe(graph: graphviz.Digraph, fmt: str) -> bytes:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write data to path through a temporary file beside it: whole or not at all. A failure
-    (full disk, no permission) is the same kind of OSError, naming path."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    """Write data to path with the package's one writer (autograd.files), creating missing
+    folders first: whole or not at all, through symlinks, keeping the file's mode."""
+    _make_folder(path)
+    write_bytes(path, data)
+
+
+def _make_folder(path: Path) -> None:
+    """The folder of a picture, created when missing; an OSError naming path otherwise."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            text = f"cannot write {path}: {e.strerror or e}"
-            raise (OSError(e.errno, text) if e.errno else OSError(text)) from None
-        raise
+    except OSError as e:
+        raise OSError(e.errno, f"cannot save {path}: {e.strerror or e}") from None
 
 
 # ---- Jupyter -----------------------------------------------------------------------------
@@ -346,5 +346,5 @@ def mimebundle(node: Node) -> dict[str, str]:
     """
     bundle = {"text/plain": repr(node)}
     with contextlib.suppress(Exception):
-        bundle["image/svg+xml"] = draw(node).pipe(format="svg", encoding="utf-8")
+        bundle["image/svg+xml"] = draw(node).pipe(format="svg", encoding="utf-8", quiet=True)
     return bundle

@@ -10,16 +10,14 @@ fails, 2 for a bad option.
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
 import math
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autograd.files import json_safe, write_json
 from nn import cli
 from nn.cli import CommandError
 from nn.layers import ACTIVATIONS
@@ -29,6 +27,9 @@ from nn.losses import LOSSES
 # (the bottom of its V-curve) and good to about three digits there.
 TOLERANCES = {"float64": (1e-6, 1e-5, 1e-3), "float32": (1e-2, 1e-3, 1e-2)}
 MAX_PARAMS = 5000
+MAX_BATCH = 1000  # with 5000 parameters, 10,000 forward passes of this many examples
+# Below the smallest normal float64 a step loses precision and 1/eps overflows.
+SMALLEST_STEP = float(np.finfo(np.float64).tiny)
 
 
 def register(subparsers: Any) -> None:
@@ -63,8 +64,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the checks; 0 when all agree, 1 when one fails."""
     cfg = _config(args)
+    steps = _decades(cfg["eps_min"], cfg["eps_max"])
     model, x, y = _setup(cfg)
-    results = _experiments(model, x, y, cfg)
+    results = _experiments(model, x, y, cfg, steps)
     print(results["gradcheck"], end="\n\n")
     print(results["table"], end="\n\n")
     if results["culprit"] is not None:
@@ -98,8 +100,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     if cfg["eps_min"] > cfg["eps_max"]:
         raise CommandError(f"--eps-min {args.eps_min:g} is larger than --eps-max "
                            f"{args.eps_max:g}")
-    if args.batch < 1:
-        raise CommandError(f"--batch must be at least 1, got {args.batch}")
+    cli.check_range("--batch", args.batch, 1, MAX_BATCH)
     cli.check_seed(args.seed)
     if args.loss == "cross_entropy" and sizes[-1] < 2:
         raise CommandError(f"cross_entropy needs at least 2 output classes, --sizes ends in "
@@ -109,18 +110,14 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
         raise CommandError(f"--loss {args.loss} is defined here for the output activation "
                            f"{spec.output or 'none'}, got {args.output_activation}; valid: "
                            + ", ".join(s.describe() for s in LOSSES.values()))
-    cli.check_output("--json", args.json)
-    cli.check_output("--plot", args.plot)
+    # unwritable or coinciding outputs and an unknown plot format are refused before the checks
+    cli.check_outputs({"--json": args.json, "--plot": args.plot})
+    cli.check_plot(args.plot)
     return cfg
 
 
 def _sizes(text: str) -> list[int]:
-    sizes = cli.parse_sizes(text, "4,5,3")
-    n = sum(a * b + b for a, b in itertools.pairwise(sizes))
-    if n > MAX_PARAMS:
-        raise CommandError(f"--sizes {text} has {n} parameters; the checks difference every "
-                           f"one of them, so keep to {MAX_PARAMS} or fewer")
-    return sizes
+    return cli.parse_sizes(text, "4,5,3", MAX_PARAMS, "the checks difference every one of them")
 
 
 def _output(args: argparse.Namespace) -> str | None:
@@ -135,12 +132,15 @@ def _positive(value: float | None, default: float | None, flag: str,
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
         raise CommandError(f"{flag} must be a {'non-negative' if zero else 'positive'} "
                            f"number, got {value:g}")
+    if flag.startswith("--eps") and not SMALLEST_STEP <= value <= 1:
+        raise CommandError(f"{flag} must be from {SMALLEST_STEP:g} (the smallest normal "
+                           f"float64) to 1, got {value:g}")
     return float(value)
 
 
 def _decades(lo: float, hi: float) -> list[float]:
     """hi, hi/10, … down to lo (lo itself included when the decades do not land on it)."""
-    n = math.floor(math.log10(hi / lo) + 1e-9)
+    n = math.floor(math.log10(hi) - math.log10(lo) + 1e-9)
     steps = [hi * 10.0 ** -k for k in range(n + 1)]
     return steps if math.isclose(steps[-1], lo, rel_tol=1e-9) else [*steps, lo]
 
@@ -164,8 +164,8 @@ def _setup(cfg: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
     return model, x, y
 
 
-def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any]
-                 ) -> dict[str, Any]:
+def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any],
+                 steps: list[float]) -> dict[str, Any]:
     from nn.gradtable import find_culprit, grad_table, model_gradcheck, model_sweep
 
     tol = dict(eps=cfg["eps"], atol=cfg["atol"], rtol=cfg["rtol"])
@@ -175,7 +175,6 @@ def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any]
         report = model_gradcheck(model, x, y, loss, **tol)
         table = grad_table(model, x, y, loss, **tol)
         culprit = None if report and table else find_culprit(model, x, y, loss, **tol)
-        steps = _decades(cfg["eps_min"], cfg["eps_max"])
         sweeps = [model_sweep(model, x, y, loss, eps=steps, dtype=d) for d in TOLERANCES]
     notes = list(dict.fromkeys(str(w.message) for w in caught))
     return dict(gradcheck=report, table=table, culprit=culprit, sweeps=sweeps, notes=notes)
@@ -203,13 +202,10 @@ def _payload(cfg: dict[str, Any], results: dict[str, Any], ok: bool) -> dict[str
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write through a temporary file in the same folder: whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write strict JSON with the package's one writer: a non-finite error (a step too small
+    or too large for the arithmetic) is null, and `non_finite` says some were."""
+    data, bad = json_safe(payload)
+    write_json(path, {**data, "non_finite": bad})
 
 
 def _plot(sweeps: list[Any], path: Path, cfg: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from nn.cli import CommandError
 
 WHAT = ("neuron", "mlp", "all")
 FORMATS = ("png", "svg", "pdf")
+MAX_PARAMS = 10_000
 
 
 def register(subparsers: Any) -> None:
@@ -50,26 +51,36 @@ def run(args: argparse.Namespace) -> int:
     """Draw the chosen graphs into args.out and print each file written."""
     from autograd.draw import RenderError
 
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {str(out)!r} is a file, not a folder")
     cli.check_seed(args.seed)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CommandError(f"--out {str(out)!r}: cannot create the folder "
-                           f"({e.strerror or e})") from None
+    sizes = None
+    if args.what in ("mlp", "all"):
+        sizes = cli.parse_sizes(args.sizes, "2,3,1", MAX_PARAMS,
+                                "a picture of more is unreadable and slow to lay out")
+    out = _folder(args.out)  # only once every option is known to be good
     graphs = {}
     if args.what in ("neuron", "all"):
         graphs["neuron"] = (neuron_loss(), None)
-    if args.what in ("mlp", "all"):
-        graphs["mlp"] = mlp_loss(cli.parse_sizes(args.sizes, "2,3,1"), args.seed)
+    if sizes is not None:
+        graphs["mlp"] = mlp_loss(sizes, args.seed)
     try:
         for name, (loss, clusters) in graphs.items():
             _draw_one(name, loss, clusters, out, args)
     except RenderError as e:  # dot missing, or dot failing
         raise CommandError(str(e)) from None
     return 0
+
+
+def _folder(text: str) -> Path:
+    """The --out folder, created when missing; a CommandError when it cannot be."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {str(out)!r} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CommandError(f"--out {str(out)!r}: cannot create the folder "
+                           f"({e.strerror or e})") from None
+    return out
 
 
 def _draw_one(name: str, loss: Any, clusters: Any, out: Path,

@@ -8,22 +8,27 @@ subset bundled with the package; `--data DIR` trains on the full set instead.
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from threadpoolctl import threadpool_limits
 
+from autograd.files import same_file, write_json
 from nn import cli
 from nn.cli import CommandError
 from nn.losses import LOSSES
+from nn.train import Diverged
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("normal", "nielsen", "xavier", "he")
 DTYPES = ("float64", "float32")
 MOMENTUM = 0.9
+MAX_THREADS = 1024
+# Far beyond any useful run, yet small enough that no count overflows numpy's integers.
+LIMITS = {"epochs": 1_000_000, "batch_size": 10_000_000, "train_limit": 2**62}
 # Nielsen's network2 (Neural Networks and Deep Learning, ch. 3): sigmoid outputs with the
 # cross-entropy of section 4.2.2 per unit, N(0, 1/n_in) weights, L2 cost λ/(2n) Σw² with
 # λ = 5.0 over n = 50,000 images, η = 0.1, 60 epochs: 98.04% in the book. Its update
@@ -100,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from nn.train import train
 
     cfg = config(args)
-    if args.threads < 1:
-        raise CommandError(f"--threads must be at least 1, got {args.threads}")
+    cli.check_range("--threads", args.threads, 1, MAX_THREADS)
     _check_outputs(args)
     data = _load(args.data, cfg["train_limit"])
     model, optimizer = build_model(cfg)
@@ -109,13 +113,28 @@ def run(args: argparse.Namespace) -> int:
           f"{cfg['optimizer']} lr={cfg['lr']:g}, batch {cfg['batch_size']}, init "
           f"{cfg['init']}, seed {cfg['seed']}) on {len(data.train)} images from "
           f"{data.source}; testing on {len(data.test)}")
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        history = train(model, optimizer, data.train, epochs=cfg["epochs"],
-                        batch_size=cfg["batch_size"], loss=cfg["loss"], test=data.test,
-                        seed=cfg["seed"], progress=args.progress, compiled=not cfg["eager"])
+    try:
+        with threadpool_limits(limits=args.threads, user_api="blas"):
+            history = train(model, optimizer, data.train, epochs=cfg["epochs"],
+                            batch_size=cfg["batch_size"], loss=cfg["loss"], test=data.test,
+                            seed=cfg["seed"], progress=args.progress,
+                            compiled=not cfg["eager"])
+    except Diverged as e:
+        return _diverged(args, cfg, e)
     _summary(history)
     _write(args, cfg, model, history)
     return 0
+
+
+def _diverged(args: argparse.Namespace, cfg: dict[str, Any], e: Diverged) -> int:
+    """Say where training diverged in one line; keep any previous checkpoint and plot, and
+    write the JSON history (it says the run diverged). Exit status 1."""
+    wrote = args.json and e.history is not None
+    if wrote:
+        write_json(args.json, {"config": cfg, **e.history.to_dict()})
+    print(f"deltagrad train: {e}; the weights were not saved"
+          + (f"; the history is in {args.json}" if wrote else ""), file=sys.stderr)
+    return 1
 
 
 def config(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,10 +163,9 @@ def _mnist_sizes(text: str) -> list[int]:
 
 
 def _check(cfg: dict[str, Any]) -> None:
-    for key, low in (("epochs", 1), ("batch_size", 1), ("train_limit", 1)):
-        if cfg[key] is not None and cfg[key] < low:
-            raise CommandError(f"--{key.replace('_', '-')} must be at least {low}, got "
-                               f"{cfg[key]}")
+    for key in ("epochs", "batch_size", "train_limit"):
+        if cfg[key] is not None:
+            cli.check_range(f"--{key.replace('_', '-')}", cfg[key], 1, LIMITS[key])
     if not (math.isfinite(cfg["lr"]) and cfg["lr"] > 0):
         raise CommandError(f"--lr must be a positive number, got {cfg['lr']:g}")
     if not (math.isfinite(cfg["weight_decay"]) and cfg["weight_decay"] >= 0):
@@ -157,14 +175,27 @@ def _check(cfg: dict[str, Any]) -> None:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Refuse unwritable output paths and a missing matplotlib before training, not after."""
-    for flag in ("save", "json", "plot"):
-        cli.check_output(f"--{flag}", getattr(args, flag))
-    if args.plot is not None:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise CommandError("--plot needs matplotlib: pip install 'deltagrad[plot]'") from None
+    """Refuse unwritable or coinciding output paths, a missing matplotlib and an unknown plot
+    format before training, not after."""
+    outputs = {f"--{flag}": getattr(args, flag) for flag in ("save", "json", "plot")}
+    cli.check_outputs(outputs)
+    for flag, path in outputs.items():
+        for data in _inputs(args.data) if path is not None else ():
+            if data.exists() and same_file(path, data):
+                raise CommandError(f"{flag} {path} is the data file {data}: writing it would "
+                                   "destroy the training data")
+    cli.check_plot(args.plot)
+
+
+def _inputs(folder: str | None) -> list[Path]:
+    """The files training reads: the bundled subset, or the IDX files of --data (gzipped or
+    not)."""
+    from nn import data
+
+    if folder is None:
+        return [Path(data.__file__).parent / "datasets" / data.SUBSET]
+    return [Path(folder) / n for name in data.FILES.values()
+            for n in (name, name.removesuffix(".gz"))]
 
 
 def _load(folder: str | None, limit: int | None) -> Any:
@@ -212,8 +243,7 @@ def _write(args: argparse.Namespace, cfg: dict[str, Any], model: Any, history: A
         model.save(args.save)
         print(f"Saved the weights to {args.save}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"config": cfg, **history.to_dict()}, indent=2)
-                                   + "\n")
+        write_json(args.json, {"config": cfg, **history.to_dict()})
         print(f"Wrote the history to {args.json}")
     if args.plot:
         from nn.plot import plot_history

@@ -89,7 +89,7 @@ def test_plot_without_matplotlib_names_the_extra(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     assert main(["check", "--sizes", "2,2", "--plot", str(tmp_path / "v.png")]) == 2
-    assert "pip install deltagrad[plot]" in capsys.readouterr().err
+    assert "pip install 'deltagrad[plot]'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

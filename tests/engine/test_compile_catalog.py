@@ -7,11 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
-from tests.witnesses.catalog import ARRAY_OPS, BINARY, UNARY, arrays_in, broadcast_pairs, shapes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd import Tensor, compile
+from tests.witnesses.catalog import ARRAY_OPS, BINARY, UNARY, arrays_in, broadcast_pairs, shapes
 
 CALLS = 5
 FEWEST = settings(max_examples=8, deadline=None)
