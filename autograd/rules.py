@@ -27,6 +27,33 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
+def _mask(cond: Any) -> Any:
+    """A condition on raw data as a factor any node can take: a Python bool for one entry
+    (a numpy bool scalar is not a number to Value or Tensor), else the boolean ndarray."""
+    if isinstance(cond, np.ndarray) and cond.ndim:
+        return cond
+    return bool(cond)
+
+
+def _any(cond: Any) -> bool:
+    """Whether a mask holds anywhere (a Python bool for a float's mask, else an array's)."""
+    return cond if type(cond) is bool else bool(np.any(cond))
+
+
+@primitive
+def _unit_where(x, cond):
+    """x with 1 where `cond` holds: a safe base or denominator (cond carries no gradient)."""
+    if type(x) is float:
+        return 1.0 if cond else x
+    return np.where(cond, np.ones((), dtype=np.result_type(x, np.float32)), x)
+
+
+@_unit_where.defvjp
+def _unit_where_vjp(g, out, x, cond):
+    """∂ = g·[not cond]"""
+    return (g * _mask(np.logical_not(cond)),)
+
+
 # ---- arithmetic ---------------------------------------------------------------------------
 
 add = primitive(operator.add)
@@ -90,10 +117,17 @@ def power(x, y):
 
 @power.defvjp
 def power_vjp(g, out, x, y, needs=(True, True)):
-    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·ln x), with out·ln x taken as 0 at x = 0 (as PyTorch does)"""
-    # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
-    gx = g * y * power(x, y - 1) if needs[0] else None
-    gy = g * out * _log_base(x) if needs[1] else None
+    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·ln x), with y·xʸ⁻¹ = 0 where y = 0 and out·ln x = 0 at x = 0
+    (the limits PyTorch uses: d/dx x⁰ is 0 even at x = 0)"""
+    gx = gy = None
+    if needs[0]:
+        zero = _mask(_data(y) == 0)
+        # where y = 0 the base becomes 1, so 0·0⁻¹ = 0·inf = nan never arises
+        base = _unit_where(x, zero) if _any(zero) else x
+        # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
+        gx = g * y * power(base, y - 1)
+    if needs[1]:
+        gy = g * out * _log_base(x)
     return gx, gy
 
 
@@ -110,12 +144,8 @@ def _log_base(x):
 @_log_base.defvjp
 def _log_base_vjp(g, out, x):
     """∂ln x = g / x where x > 0 (0 elsewhere, where ln was replaced)"""
-    return (g * (_data(x) > 0) / _where_positive(x),)
-
-
-def _where_positive(x):
-    """x where it is positive, 1 elsewhere (a safe denominator)."""
-    return x + (_data(x) <= 0) * (1 - x)
+    positive = _mask(_data(x) > 0)
+    return (g * positive / _unit_where(x, np.logical_not(positive)),)
 
 
 @primitive
@@ -248,6 +278,8 @@ def sigmoid(x):
         e = math.exp(x)
         return e / (1.0 + e)
     x = np.asarray(x)
+    if x.dtype.kind not in "biuf":  # complex would recurse below: refuse it by name
+        raise TypeError(f"sigmoid needs real numbers, got data of dtype {x.dtype}")
     if x.ndim == 0 or x.dtype.kind != "f":  # ints, and 0-d arrays (ufuncs give them as scalars)
         return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
     if x.size and x.min() > _EXP_SAFE[x.dtype.type]:
@@ -283,8 +315,21 @@ def relu(x):
 
 @relu.defvjp
 def relu_vjp(g, out, x):
-    """∂relu x = g·[x > 0]"""
-    return (g * (_data(x) > 0),)
+    """∂relu x = g·[x > 0] (0 at x = 0, as PyTorch)"""
+    return (g * _mask(_data(x) > 0),)
+
+
+@primitive
+def abs_(x):
+    """|x|"""
+    return abs(x) if type(x) is float else np.abs(x)
+
+
+@abs_.defvjp
+def abs_vjp(g, out, x):
+    """∂|x| = g·sign x (0 at x = 0, as PyTorch)"""
+    d = _data(x)
+    return (g * (float((d > 0) - (d < 0)) if type(d) is float else np.sign(d)),)
 
 
 @primitive
@@ -336,10 +381,24 @@ def max_(x, axis=None, keepdims=False):
 
 @max_.defvjp
 def max_vjp(g, out, x, axis=None, keepdims=False):
-    """∂max x = g·[x = max] / #ties (ties share the gradient equally)"""
-    hit = _data(x) == _data(_kept(out, x, axis, keepdims))
+    """∂max x = g·[x = max] / #ties (ties share the gradient equally, as PyTorch's amax)"""
+    hit = np.asarray(_data(x) == _data(_kept(out, x, axis, keepdims)))
     share = hit / hit.sum(axis=axis, keepdims=True)
     return (_kept(g, x, axis, keepdims) * share,)
+
+
+def _shifted(x, axis):
+    """x − max x along axis (the max taken as 0 where it is not finite): exact, and ≤ 0."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    # x − m is −inf for an entry more than the float range below the max; e^−inf = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        return x - m
+
+
+def _squeezed(out, axis):
+    """A keepdims reduction's result with the reduced axes dropped."""
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
 @primitive
@@ -347,20 +406,24 @@ def logsumexp(x, axis=None, keepdims=False):
     """log Σ eˣ over `axis`, shifted by the max so it neither overflows nor underflows."""
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis)))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else _squeezed(out, axis)
 
 
 @logsumexp.defvjp
 def logsumexp_vjp(g, out, x, axis=None, keepdims=False):
-    """∂logΣeˣ = g·softmax(x) = g·e^(x − out)"""
-    return (_kept(g, x, axis, keepdims) * exp(x - _kept(out, x, axis, keepdims)),)
+    """∂logΣeˣ = g·softmax(x) (softmax itself, not e^(x − out): out has lost the low bits of a
+    huge maximum)"""
+    return (_kept(g, x, axis, keepdims) * softmax(x, axis),)
 
 
 @primitive
 def log_softmax(x, axis=-1):
-    """x − logsumexp(x) along `axis`."""
-    return x - logsumexp.fun(x, axis, True)
+    """(x − m) − log Σ e^(x − m) along `axis` (m the max): exact up to the float limit."""
+    s = _shifted(x, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
 @log_softmax.defvjp
@@ -371,9 +434,10 @@ def log_softmax_vjp(g, out, x, axis=-1):
 
 @primitive
 def softmax(x, axis=-1):
-    """e^(x − max) / Σ e^(x − max) along `axis`."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    """e^(x − m) / Σ e^(x − m) along `axis` (m the max)."""
+    e = np.exp(_shifted(x, axis))
+    with np.errstate(invalid="ignore"):
+        return e / np.sum(e, axis=axis, keepdims=True)
 
 
 @softmax.defvjp

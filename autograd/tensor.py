@@ -61,7 +61,7 @@ def _operand(x: Any, op: str) -> Any:
     kind = type(x)
     if kind is Tensor or kind is float or kind is int:
         return x
-    if isinstance(x, np.ndarray):
+    if isinstance(x, (np.ndarray, np.generic)):  # numpy scalars too: np.bool_ is no Number
         if x.dtype.kind in "fbiu":
             return x
     elif isinstance(x, Number) and not isinstance(x, complex):
@@ -232,7 +232,17 @@ class Tensor(Node):
     def __pos__(self) -> Tensor:
         return self
 
-    # Comparisons give plain boolean arrays: masks carry no gradient.
+    # Comparisons give plain boolean arrays: masks carry no gradient. == and != compare
+    # entries too, as in numpy and PyTorch; a node is still hashed by identity (the backward
+    # driver keys dicts by nodes, and distinct live objects never share an identity hash).
+    __hash__ = Node.__hash__
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _compared(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _compared(other)
+
     def __lt__(self, other: Any) -> np.ndarray:
         return self.data < np.asarray(other)
 
@@ -266,6 +276,13 @@ class Tensor(Node):
     def relu(self) -> Tensor:
         """max(x, 0) elementwise."""
         return rules.relu(self)
+
+    def abs(self) -> Tensor:
+        """|x| elementwise (gradient 0 at 0)."""
+        return rules.abs_(self)
+
+    def __abs__(self) -> Tensor:
+        return rules.abs_(self)
 
     def sin(self) -> Tensor:
         """sin elementwise."""
@@ -305,13 +322,14 @@ class Tensor(Node):
         """log Σ eˣ over axis, without overflow."""
         return rules.logsumexp(self, _nonempty(self, axis, "logsumexp"), keepdims)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """e^x / Σ e^x along axis."""
-        return rules.softmax(self, _nonempty(self, axis, "softmax")[0])
+    def softmax(self, axis: int | tuple[int, ...] | None = -1) -> Tensor:
+        """e^x / Σ e^x along axis; a tuple normalises over those axes together, None over all
+        entries."""
+        return rules.softmax(self, _nonempty(self, axis, "softmax"))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """x − logsumexp(x) along axis."""
-        return rules.log_softmax(self, _nonempty(self, axis, "log_softmax")[0])
+    def log_softmax(self, axis: int | tuple[int, ...] | None = -1) -> Tensor:
+        """x − logsumexp(x) along axis (a tuple of axes, or None for all entries, as softmax)."""
+        return rules.log_softmax(self, _nonempty(self, axis, "log_softmax"))
 
     # ---- shape ----
 
@@ -411,8 +429,14 @@ class Tensor(Node):
         self.grad = None
 
 
+def _compared(other: Any) -> Any:
+    """The other side of == or != as numpy compares it."""
+    return other.data if isinstance(other, Tensor) else other
+
+
 def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
-    """A reduction axis as a tuple of non-negative ints, checked against ndim."""
+    """A reduction axis as a tuple of non-negative ints, checked against ndim (a 0-d tensor
+    takes axis 0 or -1, as in PyTorch, and reduces over no axis)."""
     if axis is None:
         return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -425,7 +449,7 @@ def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(out)
+    return tuple(out) if ndim else ()
 
 
 def _nonempty(t: Tensor, axis: Any, name: str) -> tuple[int, ...] | None:

@@ -132,6 +132,9 @@ class Value(Node):
         """max(self, 0)."""
         return rules.relu(self)
 
+    def __abs__(self) -> Value:
+        return rules.abs_(self)
+
     def sin(self) -> Value:
         """sin(self)."""
         return rules.sin(self)
