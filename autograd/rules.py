@@ -35,6 +35,11 @@ def _mask(cond: Any) -> Any:
     return bool(cond)
 
 
+def _not(cond: Any) -> Any:
+    """The negation of a mask (in place for a fresh boolean array)."""
+    return np.logical_not(cond, out=cond) if isinstance(cond, np.ndarray) else not cond
+
+
 def _any(cond: Any) -> bool:
     """Whether a mask holds anywhere (a Python bool for a float's mask, else an array's)."""
     return cond if type(cond) is bool else bool(np.any(cond))
@@ -51,7 +56,7 @@ def _unit_where(x, cond):
 @_unit_where.defvjp
 def _unit_where_vjp(g, out, x, cond):
     """∂ = g·[not cond]"""
-    return (g * _mask(np.logical_not(cond)),)
+    return (g * _mask(_not(np.array(cond))),)
 
 
 # ---- arithmetic ---------------------------------------------------------------------------
@@ -104,11 +109,13 @@ def neg_vjp(g, out, x):
 @primitive
 def power(x, y):
     """x ** y; for floats, a negative base with a fractional exponent is an error, not complex,
-    and zero to a negative power is inf (as in numpy), not ZeroDivisionError."""
+    and zero to a negative power or a result past the float range is ±inf (as in numpy), not
+    ZeroDivisionError or OverflowError."""
     try:
         out = x ** y
-    except ZeroDivisionError:
-        return math.inf
+    except (ZeroDivisionError, OverflowError):  # floats only: numpy's IEEE answer, ±inf
+        with np.errstate(divide="ignore", over="ignore"):
+            return float(np.power(np.float64(x), np.float64(y)))
     if type(out) is complex:
         raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional "
                          "exponent)")
@@ -145,7 +152,7 @@ def _log_base(x):
 def _log_base_vjp(g, out, x):
     """∂ln x = g / x where x > 0 (0 elsewhere, where ln was replaced)"""
     positive = _mask(_data(x) > 0)
-    return (g * positive / _unit_where(x, np.logical_not(positive)),)
+    return (g * positive / _unit_where(x, _not(np.array(positive))),)
 
 
 @primitive
@@ -198,7 +205,7 @@ def dot_n_vjp(g, out, *xs):
 def exp(x):
     """eˣ (inf, not OverflowError, past the float range)."""
     if type(x) is float:
-        return math.exp(x) if x < 709.78 else math.inf
+        return math.inf if x >= 709.78 else math.exp(x)  # nan stays nan
     return np.exp(x)
 
 
@@ -231,8 +238,10 @@ def log_vjp(g, out, x):
 
 @primitive
 def sin(x):
-    """sin x"""
-    return math.sin(x) if type(x) is float else np.sin(x)
+    """sin x (nan at ±inf, as numpy, not a ValueError)"""
+    if type(x) is float:
+        return math.sin(x) if math.isfinite(x) else math.nan
+    return np.sin(x)
 
 
 @sin.defvjp
@@ -243,8 +252,10 @@ def sin_vjp(g, out, x):
 
 @primitive
 def cos(x):
-    """cos x"""
-    return math.cos(x) if type(x) is float else np.cos(x)
+    """cos x (nan at ±inf, as numpy, not a ValueError)"""
+    if type(x) is float:
+        return math.cos(x) if math.isfinite(x) else math.nan
+    return np.cos(x)
 
 
 @cos.defvjp
@@ -307,16 +318,16 @@ def sigmoid_vjp(g, out, x):
 
 @primitive
 def relu(x):
-    """max(x, 0)"""
+    """max(x, 0); nan stays nan (as numpy and PyTorch)"""
     if type(x) is float:
-        return x if x > 0.0 else 0.0
+        return 0.0 if x <= 0.0 else x
     return np.maximum(x, 0)
 
 
 @relu.defvjp
 def relu_vjp(g, out, x):
-    """∂relu x = g·[x > 0] (0 at x = 0, as PyTorch)"""
-    return (g * _mask(_data(x) > 0),)
+    """∂relu x = g·[not x ≤ 0] (0 at x = 0, and g at nan, as PyTorch)"""
+    return (g * _mask(_not(_data(x) <= 0)),)
 
 
 @primitive
@@ -327,9 +338,11 @@ def abs_(x):
 
 @abs_.defvjp
 def abs_vjp(g, out, x):
-    """∂|x| = g·sign x (0 at x = 0, as PyTorch)"""
+    """∂|x| = g·sign x (0 at x = 0 and at nan, as PyTorch)"""
     d = _data(x)
-    return (g * (float((d > 0) - (d < 0)) if type(d) is float else np.sign(d)),)
+    if type(d) is float:
+        return (g * float((d > 0) - (d < 0)),)
+    return (g * np.subtract(d > 0, d < 0, dtype=np.result_type(d, np.float32)),)
 
 
 @primitive
@@ -383,7 +396,8 @@ def max_(x, axis=None, keepdims=False):
 def max_vjp(g, out, x, axis=None, keepdims=False):
     """∂max x = g·[x = max] / #ties (ties share the gradient equally, as PyTorch's amax)"""
     hit = np.asarray(_data(x) == _data(_kept(out, x, axis, keepdims)))
-    share = hit / hit.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a nan maximum matches nothing: nan, as PyTorch
+        share = hit / hit.sum(axis=axis, keepdims=True)
     return (_kept(g, x, axis, keepdims) * share,)
 
 

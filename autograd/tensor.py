@@ -309,9 +309,7 @@ class Tensor(Node):
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The largest entry over axis; tied maxima share the gradient."""
-        if self.size == 0:
-            raise ValueError("max of an empty tensor")
-        return rules.max_(self, _axis(axis, self.ndim), keepdims)
+        return rules.max_(self, _nonempty(self, axis, "max"), keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The smallest entry over axis."""

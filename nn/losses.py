@@ -72,8 +72,11 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
-    mask = one_hot(raw, z.shape[-1], z.dtype)
-    return 0.0 - (z.log_softmax(axis=-1) * mask).sum() * (1.0 / _rows(z))
+    raw = _checked_labels(raw, z.shape[-1])
+    # the label's entry picked out, not the row times a one-hot mask: a log-probability of
+    # −inf (a logit the float range below the label's) times 0 would make the loss nan
+    rows = (np.arange(len(raw)), raw) if raw.ndim else (int(raw),)
+    return 0.0 - z.log_softmax(axis=-1)[rows].sum() * (1.0 / _rows(z))
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:
@@ -86,19 +89,24 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
         raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    raw = _checked_labels(labels.data if isinstance(labels, Tensor) else np.asarray(labels),
+                          num_classes)
+    out = np.zeros(raw.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, raw[..., None], 1.0, axis=-1)
+    return out
+
+
+def _checked_labels(raw: np.ndarray, k: int) -> np.ndarray:
+    """raw, after checking that it holds integer class indices in 0..k − 1."""
     if raw.dtype.kind not in "iu":
         whole = raw.dtype.kind == "f" and np.all(raw == np.round(raw))
         hint = " (convert with .astype(int))" if whole else ""
         raise TypeError(f"labels must be integer class indices, got dtype {raw.dtype}{hint}")
-    k = num_classes
     if raw.size and (raw.min() < 0 or raw.max() >= k):
         bad = raw[(raw < 0) | (raw >= k)]
         raise ValueError(f"labels must be in 0..{k - 1} for {k} classes, got "
                          f"{bad.ravel()[:5].tolist()}")
-    out = np.zeros(raw.shape + (k,), dtype=dtype)
-    np.put_along_axis(out, raw[..., None], 1.0, axis=-1)
-    return out
+    return raw
 
 
 # ---- shared checks -----------------------------------------------------------------------------
