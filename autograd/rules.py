@@ -108,12 +108,20 @@ def neg_vjp(g, out, x):
 
 @primitive
 def power(x, y):
-    """x ** y; for floats, a negative base with a fractional exponent is an error, not complex,
-    and zero to a negative power or a result past the float range is ±inf (as in numpy), not
-    ZeroDivisionError or OverflowError."""
+    """x ** y; zero to a negative power and results past the float range are ±inf (as in
+    numpy), and for floats a negative base with a fractional exponent is an error, not complex.
+    """
+    if type(x) is float and type(y) is float:
+        return _float_power(x, y)
+    with np.errstate(divide="ignore", over="ignore"):  # ±inf is the answer
+        return x ** y
+
+
+def _float_power(x: float, y: float) -> float:
+    """x ** y on Python floats, with numpy's IEEE answers where Python raises."""
     try:
         out = x ** y
-    except (ZeroDivisionError, OverflowError):  # floats only: numpy's IEEE answer, ±inf
+    except (ZeroDivisionError, OverflowError):
         with np.errstate(divide="ignore", over="ignore"):
             return float(np.power(np.float64(x), np.float64(y)))
     if type(out) is complex:
@@ -241,7 +249,8 @@ def sin(x):
     """sin x (nan at ±inf, as numpy, not a ValueError)"""
     if type(x) is float:
         return math.sin(x) if math.isfinite(x) else math.nan
-    return np.sin(x)
+    with np.errstate(invalid="ignore"):  # nan at ±inf is the answer
+        return np.sin(x)
 
 
 @sin.defvjp
@@ -255,7 +264,8 @@ def cos(x):
     """cos x (nan at ±inf, as numpy, not a ValueError)"""
     if type(x) is float:
         return math.cos(x) if math.isfinite(x) else math.nan
-    return np.cos(x)
+    with np.errstate(invalid="ignore"):  # nan at ±inf is the answer
+        return np.cos(x)
 
 
 @cos.defvjp
