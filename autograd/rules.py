@@ -537,6 +537,19 @@ def untake_vjp(h, out, g, index, shape):
 
 
 @primitive
+def masked_sum(x, mask):
+    """Σ x over the entries where the boolean `mask` holds (the others are never touched, so a
+    −inf among them cannot make 0·(−inf) = nan, as multiplying by the mask would)."""
+    return x[mask].sum()
+
+
+@masked_sum.defvjp
+def masked_sum_vjp(g, out, x, mask):
+    """∂Σ x[mask] = g·mask"""
+    return (g * mask,)
+
+
+@primitive
 def stack(*xs):
     """The arrays xs stacked along a new first axis."""
     return np.stack(xs)

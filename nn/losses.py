@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
-from autograd.rules import quadratic_cost, softplus
+from autograd.rules import masked_sum, quadratic_cost, softplus
 
 
 def mse_loss(a: Any, y: Any) -> Tensor:
@@ -72,11 +72,10 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
-    raw = _checked_labels(raw, z.shape[-1])
-    # the label's entry picked out, not the row times a one-hot mask: a log-probability of
+    mask = one_hot(raw, z.shape[-1], bool)
+    # the labels' entries summed, not the rows times a one-hot mask: a log-probability of
     # −inf (a logit the float range below the label's) times 0 would make the loss nan
-    rows = (np.arange(len(raw)), raw) if raw.ndim else (int(raw),)
-    return 0.0 - z.log_softmax(axis=-1)[rows].sum() * (1.0 / _rows(z))
+    return 0.0 - masked_sum(z.log_softmax(axis=-1), mask) * (1.0 / _rows(z))
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarray:

@@ -414,3 +414,11 @@ def test_softmax_family_matches_torch(axis):
     torch.nn.functional.cross_entropy(z, torch.tensor([0, 1])).backward()
     ours = grad(lambda t: nn.cross_entropy(t, [0, 1]))(z.detach().numpy())
     np.testing.assert_array_equal(ours, z.grad.numpy())
+
+
+def test_cross_entropy_has_the_softmax_hessian():
+    """The label's log-probability is summed by a rule of its own: it must nest like any."""
+    z = np.array([0.2, -1.0, 0.5])
+    p = _softmax(z, -1)
+    np.testing.assert_allclose(hessian(lambda t: nn.cross_entropy(t, 2))(z),
+                               np.diag(p) - np.outer(p, p), rtol=1e-12, atol=1e-15)
