@@ -359,10 +359,11 @@ class Tensor(Node):
         return rules.transpose(self, tuple(a % self.ndim for a in axes) or None)
 
     def swapaxes(self, a: int, b: int) -> Tensor:
-        """Axes a and b exchanged."""
-        a, b = _axis(a, self.ndim)[0], _axis(b, self.ndim)[0]
+        """Axes a and b exchanged (on a 0-d tensor, axes 0 and -1 are the tensor itself)."""
+        a, b = _axis(a, self.ndim), _axis(b, self.ndim)
         axes = list(range(self.ndim))
-        axes[a], axes[b] = axes[b], axes[a]
+        if self.ndim:
+            axes[a[0]], axes[b[0]] = axes[b[0]], axes[a[0]]
         return rules.transpose(self, tuple(axes))
 
     def __getitem__(self, index: Any) -> Tensor:

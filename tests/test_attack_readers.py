@@ -270,3 +270,22 @@ def test_honest_files_still_load(tmp_path):
     other = MLP([2, 3, 1], seed=1).load(path)
     assert all(np.array_equal(p.data, fortran[n]) for n, p in other.named_parameters())
     assert len(load_mnist().train) == 10000
+
+
+def test_a_sparse_3_gib_file_behind_a_real_checkpoint_is_not_read(tmp_path):
+    path = tmp_path / "padded.npz"
+    MLP([2, 3, 1], seed=0).save(path)
+    with open(path, "r+b") as f:
+        f.truncate(3 << 30)  # the zip's directory is no longer at the end
+    out = _run_limited(f"""
+        from nn import MLP
+        MLP([2, 3, 1], seed=0).load({str(path)!r})
+    """)
+    assert "RAISED CheckpointError" in out and "not a deltagrad .npz checkpoint" in out, out
+
+
+def test_garbage_after_the_gzip_stream_is_named(tmp_path):
+    path = tmp_path / "tail.gz"
+    path.write_bytes(gzip.compress(_label_header(3) + bytes(3)) + b"not gzip at all")
+    with pytest.raises(MNISTFormatError, match=r"tail\.gz: corrupt or truncated gzip"):
+        read_idx(path)

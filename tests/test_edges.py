@@ -422,3 +422,11 @@ def test_cross_entropy_has_the_softmax_hessian():
     p = _softmax(z, -1)
     np.testing.assert_allclose(hessian(lambda t: nn.cross_entropy(t, 2))(z),
                                np.diag(p) - np.outer(p, p), rtol=1e-12, atol=1e-15)
+
+
+def test_swapaxes_takes_negative_axes_and_0d_tensors():
+    t = Tensor(np.arange(6.0).reshape(1, 2, 3))
+    assert t.swapaxes(0, -1).shape == (3, 2, 1)
+    assert Tensor(np.array(2.0)).swapaxes(0, -1).item() == 2.0
+    with pytest.raises(ValueError, match="axis 1 is out of range"):
+        Tensor(np.array(2.0)).swapaxes(0, 1)
