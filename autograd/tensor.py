@@ -76,6 +76,8 @@ def _binary(op: Primitive, x: Any, y: Any, sym: str) -> Tensor:
     """op(x, y) on two operands, one of them a Tensor; a shape clash names both shapes."""
     try:
         return apply(op, (x, y))
+    except OverflowError:  # only a Python int can be too large for numpy
+        raise ValueError(f"an int operand of {sym} is past the float range") from None
     except ValueError as e:
         if sym == "@" and (np.ndim(x) == 0 or np.ndim(y) == 0):
             raise ValueError(f"matmul needs operands with at least one axis, got shapes "

@@ -19,7 +19,7 @@ def _lift(x: Any, op: str) -> Value:
     if isinstance(x, Value):
         return x
     if type(x) is float or type(x) is int or _real(x):
-        return Value._from_data(float(x))
+        return Value._from_data(_float(x, f"Value {op}"))
     raise TypeError(f"unsupported operand for Value {op}: {type(x).__name__} ({x!r:.40}); "
                     "expected a Value or a real number")
 
@@ -30,6 +30,15 @@ def _real(x: Any) -> bool:
     if isinstance(x, np.generic):
         return x.dtype.kind in "biuf"
     return isinstance(x, Real)
+
+
+def _float(x: Any, who: str) -> float:
+    """float(x), or a ValueError for an int past the float range (not a bare OverflowError)."""
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(f"{who}: the int {str(x)[:12]}… ({len(str(abs(x)))} digits) is past "
+                         "the float range") from None
 
 
 class Value(Node):
@@ -51,7 +60,7 @@ class Value(Node):
         if not _real(data):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} "
                             f"({data!r:.40})")
-        self._fill(float(data), True, label)
+        self._fill(_float(data, "Value"), True, label)
 
     @classmethod
     def _from_data(cls, data: float, op: Any = None, args: tuple = (),

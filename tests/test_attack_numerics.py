@@ -201,3 +201,16 @@ def test_fortran_ordered_and_0d_inputs():
     with pytest.raises(ValueError, match="expects inputs of width 3"):
         nn.Linear(3, 1, seed=0)(np.array(1.0))
     assert Tensor(np.float32(2.0)).shape == () and Tensor(np.float32(2.0)).dtype == np.float32
+
+
+def test_an_int_past_the_float_range_is_a_clear_error():
+    """float(10**400) raised a bare OverflowError from inside Value and Tensor arithmetic."""
+    with pytest.raises(ValueError, match=r"Value: the int 1000.*401 digits.*float range"):
+        Value(10 ** 400)
+    with pytest.raises(ValueError, match=r"Value \*: the int .* float range"):
+        Value(1.0) * 10 ** 400
+    with pytest.raises(ValueError, match=r"int operand of \+ is past the float range"):
+        Tensor([1.0]) + 10 ** 400
+    with pytest.raises(ValueError, match=r"int operand of - is past the float range"):
+        10 ** 400 - Tensor([1.0])
+    assert (Tensor([1.0]) * 2 ** 70).data[0] == 2.0 ** 70  # big but within range: fine
