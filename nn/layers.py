@@ -27,7 +27,9 @@ class Activation(Module):
     name = ""
     fn: Callable[[Any], Any] = staticmethod(lambda x: x)
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: Any) -> Tensor:
+        if type(x) is not Tensor:
+            x = Tensor(x)  # raw data is checked as any Tensor's: complex or strings refused
         return self.fn(x)
 
     def __repr__(self) -> str:

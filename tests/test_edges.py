@@ -430,3 +430,20 @@ def test_swapaxes_takes_negative_axes_and_0d_tensors():
     assert Tensor(np.array(2.0)).swapaxes(0, -1).item() == 2.0
     with pytest.raises(ValueError, match="axis 1 is out of range"):
         Tensor(np.array(2.0)).swapaxes(0, 1)
+
+
+@pytest.mark.parametrize("act", [nn.Tanh, nn.ReLU, nn.Sigmoid, nn.Identity])
+def test_activation_modules_refuse_non_real_data(act):
+    """Tanh and ReLU computed on complex arrays and handed back complex ndarrays."""
+    for data in (COMPLEX, STRINGS, OBJECTS):
+        with pytest.raises(TypeError, match="real numbers"):
+            act()(data)
+    out = act()(np.array([[-1.0, 2.0]]))
+    assert isinstance(out, Tensor) and out.dtype == np.float64
+
+
+def test_scalar_layers_refuse_non_real_input():
+    with pytest.raises(TypeError, match="expected a Value or a real number"):
+        nn.ScalarMLP([2, 3, 1], seed=0)([1j, 2.0])
+    with pytest.raises(TypeError, match="expected a Value or a real number"):
+        nn.ScalarMLP([2, 3, 1], seed=0)(["1", 2.0])
