@@ -136,14 +136,20 @@ def power_vjp(g, out, x, y, needs=(True, True)):
     (the limits PyTorch uses: d/dx x⁰ is 0 even at x = 0)"""
     gx = gy = None
     if needs[0]:
-        zero = _mask(_data(y) == 0)
-        # where y = 0 the base becomes 1, so 0·0⁻¹ = 0·inf = nan never arises
-        base = _unit_where(x, zero) if _any(zero) else x
         # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
-        gx = g * y * power(base, y - 1)
+        gx = g * y * power(_safe_base(x, y), y - 1)
     if needs[1]:
         gy = g * out * _log_base(x)
     return gx, gy
+
+
+def _safe_base(x, y):
+    """x, with 1 where y = 0: there y·xʸ⁻¹ is 0, and 0·0⁻¹ = 0·inf must not make it nan."""
+    yd = _data(y)
+    if type(yd) is float:  # the scalar engine's hot path
+        return x if yd != 0.0 else _unit_where(x, True)
+    zero = _mask(yd == 0)
+    return _unit_where(x, zero) if _any(zero) else x
 
 
 @primitive
@@ -337,7 +343,10 @@ def relu(x):
 @relu.defvjp
 def relu_vjp(g, out, x):
     """∂relu x = g·[not x ≤ 0] (0 at x = 0, and g at nan, as PyTorch)"""
-    return (g * _mask(_not(_data(x) <= 0)),)
+    d = _data(x)
+    if type(d) is float:  # the scalar engine's hot path
+        return (g * (0.0 if d <= 0.0 else 1.0),)
+    return (g * _mask(_not(d <= 0)),)
 
 
 @primitive

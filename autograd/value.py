@@ -19,7 +19,10 @@ def _lift(x: Any, op: str) -> Value:
     if isinstance(x, Value):
         return x
     if type(x) is float or type(x) is int or _real(x):
-        return Value._from_data(_float(x, f"Value {op}"))
+        try:
+            return Value._from_data(float(x))
+        except OverflowError:
+            raise ValueError(_past_range(x, f"Value {op}")) from None
     raise TypeError(f"unsupported operand for Value {op}: {type(x).__name__} ({x!r:.40}); "
                     "expected a Value or a real number")
 
@@ -32,13 +35,9 @@ def _real(x: Any) -> bool:
     return isinstance(x, Real)
 
 
-def _float(x: Any, who: str) -> float:
-    """float(x), or a ValueError for an int past the float range (not a bare OverflowError)."""
-    try:
-        return float(x)
-    except OverflowError:
-        raise ValueError(f"{who}: the int {str(x)[:12]}… ({len(str(abs(x)))} digits) is past "
-                         "the float range") from None
+def _past_range(x: int, who: str) -> str:
+    """The message for an int too large for a float (float() says only OverflowError)."""
+    return f"{who}: the int {str(x)[:12]}… ({len(str(abs(x)))} digits) is past the float range"
 
 
 class Value(Node):
@@ -60,7 +59,10 @@ class Value(Node):
         if not _real(data):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} "
                             f"({data!r:.40})")
-        self._fill(_float(data, "Value"), True, label)
+        try:
+            self._fill(float(data), True, label)
+        except OverflowError:
+            raise ValueError(_past_range(data, "Value")) from None
 
     @classmethod
     def _from_data(cls, data: float, op: Any = None, args: tuple = (),
