@@ -447,3 +447,23 @@ def test_scalar_layers_refuse_non_real_input():
         nn.ScalarMLP([2, 3, 1], seed=0)([1j, 2.0])
     with pytest.raises(TypeError, match="expected a Value or a real number"):
         nn.ScalarMLP([2, 3, 1], seed=0)(["1", 2.0])
+
+
+def test_the_engine_never_calls_tensor_equality(monkeypatch):
+    """Nodes are dict keys and set members in the driver: with == elementwise, any lookup that
+    compared two different nodes by value would be wrong. Make == fail loudly and run the
+    engine's paths: broadcasting, anomaly mode, create_graph, jacobian and hessian, a model."""
+    def refuse(self, other):
+        raise AssertionError("the engine compared two Tensors with == or !=")
+
+    monkeypatch.setattr(Tensor, "__eq__", refuse)
+    monkeypatch.setattr(Tensor, "__ne__", refuse)
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    b = Tensor(np.arange(3.0), requires_grad=True)
+    with detect_anomaly():
+        ((x * b + b).sigmoid() * x).sum().backward(create_graph=True)
+    b.grad.sum().backward()
+    assert hessian(lambda t: (t * t).logsumexp())(np.arange(3.0)).shape == (3, 3)
+    model = nn.MLP([3, 4, 2], seed=0)
+    nn.cross_entropy(model(np.ones((5, 3))), np.zeros(5, int)).backward()
+    assert all(p.grad is not None for p in model.parameters())
