@@ -159,9 +159,14 @@ def read_idx(path: str | Path, magic: int | None = None, max_bytes: int | None =
     stays within what the header declares, whatever the file inflates to.
     """
     path = _path(path, "read_idx")
+    if magic is not None and magic not in _KIND:
+        raise ValueError(f"read_idx magic must be {IMAGES_MAGIC} (images), {LABELS_MAGIC} "
+                         f"(labels) or None, got {magic!r}")
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+        raise ValueError(f"read_idx max_bytes must be a non-negative int, got {max_bytes!r}")
     if not path.is_file():
         raise FileNotFoundError(f"MNIST file not found: {path}")
-    limit = MAX_BYTES if max_bytes is None else max_bytes
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     opener = gzip.open if gzipped else open

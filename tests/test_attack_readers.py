@@ -289,3 +289,16 @@ def test_garbage_after_the_gzip_stream_is_named(tmp_path):
     path.write_bytes(gzip.compress(_label_header(3) + bytes(3)) + b"not gzip at all")
     with pytest.raises(MNISTFormatError, match=r"tail\.gz: corrupt or truncated gzip"):
         read_idx(path)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"magic": 7}, "magic must be 2051"), ({"magic": "2049"}, "magic must be"),
+    ({"max_bytes": -1}, "max_bytes must be a non-negative int"),
+    ({"max_bytes": 1.5}, "max_bytes must be"), ({"max_bytes": True}, "max_bytes must be"),
+])
+def test_read_idx_refuses_bad_arguments(tmp_path, kwargs, message):
+    """magic=7 ended in a KeyError from inside the error message for a mismatched file."""
+    path = tmp_path / "l.gz"
+    path.write_bytes(gzip.compress(_label_header(1) + bytes(1)))
+    with pytest.raises(ValueError, match=message):
+        read_idx(path, **kwargs)
