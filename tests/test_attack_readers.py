@@ -269,6 +269,10 @@ def test_honest_files_still_load(tmp_path):
     np.savez_compressed(path, **fortran)
     other = MLP([2, 3, 1], seed=1).load(path)
     assert all(np.array_equal(p.data, fortran[n]) for n, p in other.named_parameters())
+    np.savez(path, **{k: v.astype(">f8") for k, v in model.state_dict().items()})
+    other = MLP([2, 3, 1], seed=1).load(path)  # big-endian data, read as numpy reads it
+    assert all(np.array_equal(p.data, q.data) for p, q in zip(model.parameters(),
+                                                             other.parameters()))
     assert len(load_mnist().train) == 10000
 
 
