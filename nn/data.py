@@ -175,7 +175,7 @@ def read_idx(path: str | Path, magic: int | None = None, max_bytes: int | None =
             shape, start = _idx_header(f, path, magic)
             body = math.prod(shape)  # Python ints: no overflow, whatever the header says
             _check_declared(path, shape, start + body, limit, gzipped)
-            return _idx_body(f, path, shape, start + body).reshape(shape)
+            return _idx_body(f, path, shape, start, body).reshape(shape)
     except (OSError, EOFError, zlib.error) as e:
         raise MNISTFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
 
@@ -219,16 +219,18 @@ def _check_declared(path: Path, shape: tuple[int, ...], expected: int, limit: in
                                f"than {size} gzipped bytes can hold")
 
 
-def _idx_body(f: IO[bytes], path: Path, shape: tuple[int, ...], expected: int) -> np.ndarray:
-    """The declared pixels or labels, read in chunks into one array, and nothing after them."""
-    out = np.empty(expected - (16 if len(shape) == 3 else 8), np.uint8)
+def _idx_body(f: IO[bytes], path: Path, shape: tuple[int, ...], start: int, body: int
+              ) -> np.ndarray:
+    """The `body` bytes of pixels or labels after the header, read in chunks into one array,
+    and nothing after them."""
+    out = np.empty(body, np.uint8)
     view = memoryview(out)
     pos = 0
-    while pos < out.size:
+    expected = start + body
+    while pos < body:
         got = f.readinto(view[pos:pos + (1 << 20)])
         if not got:
-            have = expected - out.size + pos
-            raise MNISTFormatError(f"{path}: truncated: {have} bytes, the header {shape} "
+            raise MNISTFormatError(f"{path}: truncated: {start + pos} bytes, the header {shape} "
                                    f"promises {expected}")
         pos += got
     if f.read(1):
