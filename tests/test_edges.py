@@ -370,6 +370,7 @@ def test_jacobian_and_hessian_of_a_zero_size_input_are_zero_size(shape):
 
 def test_jacobian_of_a_zero_size_output():
     assert jacobian(lambda t: t[:0])(np.ones(3)).shape == (0, 3)
+    assert jacobian(lambda t: t * 2)(np.ones(0, np.float32)).dtype == np.float32
 
 
 # ---- the same edges against PyTorch -----------------------------------------------------------
