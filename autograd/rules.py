@@ -421,12 +421,12 @@ def max_vjp(g, out, x, axis=None, keepdims=False):
 
 
 def _shifted(x, axis):
-    """x − max x along axis (the max taken as 0 where it is not finite): exact, and ≤ 0."""
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    # x − m is −inf for an entry more than the float range below the max; e^−inf = 0
+    """x − max x along axis: exact, and ≤ 0. A row whose max is ±inf or nan gives nan, as in
+    PyTorch (the softmax of [inf, 1] has no value)."""
+    # x − m is −inf for an entry more than the float range below the max (e^−inf = 0), and
+    # inf − inf is the nan a row with an infinite max has
     with np.errstate(over="ignore", invalid="ignore"):
-        return x - m
+        return x - np.max(x, axis=axis, keepdims=True)
 
 
 def _squeezed(out, axis):

@@ -214,3 +214,18 @@ def test_an_int_past_the_float_range_is_a_clear_error():
     with pytest.raises(ValueError, match=r"int operand of - is past the float range"):
         10 ** 400 - Tensor([1.0])
     assert (Tensor([1.0]) * 2 ** 70).data[0] == 2.0 ** 70  # big but within range: fine
+
+
+@pytest.mark.parametrize("row, soft, log_soft, lse", [
+    ([math.inf, 1.0], [math.nan] * 2, [math.nan] * 2, math.inf),
+    ([-math.inf, -math.inf], [math.nan] * 2, [math.nan] * 2, -math.inf),
+    ([-math.inf, 1.0], [0.0, 1.0], [-math.inf, 0.0], 1.0),
+    ([math.nan, 1.0], [math.nan] * 2, [math.nan] * 2, math.nan),
+])
+def test_the_softmax_family_on_infinite_and_nan_rows_gives_pytorchs_values(row, soft, log_soft,
+                                                                            lse):
+    """A row whose max is infinite or nan has no softmax: nan throughout, as in PyTorch."""
+    t = Tensor(row)
+    np.testing.assert_array_equal(t.softmax().data, soft)
+    np.testing.assert_array_equal(t.log_softmax().data, log_soft)
+    np.testing.assert_array_equal(t.logsumexp().data, lse)
