@@ -14,6 +14,7 @@ from autograd.draw.trace import trace
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
+from autograd.rules import masked_sum
 from autograd.tensor import Tensor
 from autograd.value import Value, value_dot, value_sum
 
@@ -40,6 +41,7 @@ __all__ = [
     "hessian",
     "is_grad_enabled",
     "jacobian",
+    "masked_sum",
     "no_grad",
     "primitive",
     "trace",

@@ -175,6 +175,9 @@ def jacobian(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
             e = np.zeros(int(np.prod(out_shape, dtype=int)))
             e[i] = 1.0
             rows.append(pullback(e.reshape(out_shape) if out_shape else e[0]))
+        if not rows:  # a zero-size output: its jacobian has no entries either
+            dtype = np.asarray(rules.data_of(x)).dtype
+            return np.zeros(out_shape + in_shape, dtype if dtype.kind == "f" else np.float64)
         if isinstance(out, Node):
             return _stack(rows, out_shape + in_shape)
         if not out_shape and not in_shape:

@@ -224,7 +224,7 @@ def _pass(root: Node, seed: Any, wrt: tuple[Node, ...] | None, create_graph: boo
                 if shaped:
                     gp = _shape_like(gp, p, op, parents)
                 if anomaly:
-                    _check_gradient(node, parents.index(p), gp)
+                    _check_gradient(node, _position(parents, p), gp)
                 if p in pending:
                     pending[p] = pending[p] + gp
                 else:
@@ -262,8 +262,13 @@ def _shape_like(gp: Any, p: Node, op: Any, parents: tuple[Node | None, ...]) -> 
     if type(gp) is not np.ndarray and not isinstance(gp, Node):
         gp = np.asarray(gp)
     if gp.shape != p.data.shape:
-        gp = _fit(gp, p.data.shape, op, parents.index(p))
+        gp = _fit(gp, p.data.shape, op, _position(parents, p))
     return gp
+
+
+def _position(parents: tuple[Node | None, ...], p: Node) -> int:
+    """Where p is among parents, by identity (tuple.index would call a Tensor's elementwise ==)."""
+    return next(i for i, q in enumerate(parents) if q is p)
 
 
 def _fit(gp: Any, shape: tuple[int, ...], op: Any, i: int) -> Any:

@@ -27,6 +27,38 @@ def data_of(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
+def _mask(cond: Any) -> Any:
+    """A condition on raw data as a factor any node can take: a Python bool for one entry
+    (a numpy bool scalar is not a number to Value or Tensor), else the boolean ndarray."""
+    if isinstance(cond, np.ndarray) and cond.ndim:
+        return cond
+    return bool(cond)
+
+
+def _not(cond: Any) -> Any:
+    """The negation of a mask (in place for a fresh boolean array)."""
+    return np.logical_not(cond, out=cond) if isinstance(cond, np.ndarray) else not cond
+
+
+def _any(cond: Any) -> bool:
+    """Whether a mask holds anywhere (a Python bool for a float's mask, else an array's)."""
+    return cond if type(cond) is bool else bool(np.any(cond))
+
+
+@primitive
+def _unit_where(x, cond):
+    """x with 1 where `cond` holds: a safe base or denominator (cond carries no gradient)."""
+    if type(x) is float:
+        return 1.0 if cond else x
+    return np.where(cond, np.ones((), dtype=np.result_type(x, np.float32)), x)
+
+
+@_unit_where.defvjp
+def _unit_where_vjp(g, out, x, cond):
+    """∂ = g·[not cond]"""
+    return (g * _mask(_not(np.array(cond))),)
+
+
 # ---- arithmetic ---------------------------------------------------------------------------
 
 add = primitive(operator.add)
@@ -76,12 +108,22 @@ def neg_vjp(g, out, x):
 
 @primitive
 def power(x, y):
-    """x ** y; for floats, a negative base with a fractional exponent is an error, not complex,
-    and zero to a negative power is inf (as in numpy), not ZeroDivisionError."""
+    """x ** y; zero to a negative power and results past the float range are ±inf (as in
+    numpy), and for floats a negative base with a fractional exponent is an error, not complex.
+    """
+    if type(x) is float and type(y) is float:
+        return _float_power(x, y)
+    with np.errstate(divide="ignore", over="ignore"):  # ±inf is the answer
+        return x ** y
+
+
+def _float_power(x: float, y: float) -> float:
+    """x ** y on Python floats, with numpy's IEEE answers where Python raises."""
     try:
         out = x ** y
-    except ZeroDivisionError:
-        return math.inf
+    except (ZeroDivisionError, OverflowError):
+        with np.errstate(divide="ignore", over="ignore"):
+            return float(np.power(np.float64(x), np.float64(y)))
     if type(out) is complex:
         raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional "
                          "exponent)")
@@ -90,11 +132,24 @@ def power(x, y):
 
 @power.defvjp
 def power_vjp(g, out, x, y, needs=(True, True)):
-    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·ln x), with out·ln x taken as 0 at x = 0 (as PyTorch does)"""
-    # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
-    gx = g * y * power(x, y - 1) if needs[0] else None
-    gy = g * out * _log_base(x) if needs[1] else None
+    """∂(xʸ) = (g·y·xʸ⁻¹, g·out·ln x), with y·xʸ⁻¹ = 0 where y = 0 and out·ln x = 0 at x = 0
+    (the limits PyTorch uses: d/dx x⁰ is 0 even at x = 0)"""
+    gx = gy = None
+    if needs[0]:
+        # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
+        gx = g * y * power(_safe_base(x, y), y - 1)
+    if needs[1]:
+        gy = g * out * _log_base(x)
     return gx, gy
+
+
+def _safe_base(x, y):
+    """x, with 1 where y = 0: there y·xʸ⁻¹ is 0, and 0·0⁻¹ = 0·inf must not make it nan."""
+    yd = data_of(y)
+    if type(yd) is float:  # the scalar engine's hot path
+        return x if yd != 0.0 else _unit_where(x, True)
+    zero = _mask(yd == 0)
+    return _unit_where(x, zero) if _any(zero) else x
 
 
 @primitive
@@ -110,12 +165,8 @@ def _log_base(x):
 @_log_base.defvjp
 def _log_base_vjp(g, out, x):
     """∂ln x = g / x where x > 0 (0 elsewhere, where ln was replaced)"""
-    return (g * (data_of(x) > 0) / _where_positive(x),)
-
-
-def _where_positive(x):
-    """x where it is positive, 1 elsewhere (a safe denominator)."""
-    return x + (data_of(x) <= 0) * (1 - x)
+    positive = _mask(data_of(x) > 0)
+    return (g * positive / _unit_where(x, _not(np.array(positive))),)
 
 
 @primitive
@@ -168,7 +219,7 @@ def dot_n_vjp(g, out, *xs):
 def exp(x):
     """eˣ (inf, not OverflowError, past the float range)."""
     if type(x) is float:
-        return math.exp(x) if x < 709.78 else math.inf
+        return math.inf if x >= 709.78 else math.exp(x)  # nan stays nan
     return np.exp(x)
 
 
@@ -201,8 +252,11 @@ def log_vjp(g, out, x):
 
 @primitive
 def sin(x):
-    """sin x"""
-    return math.sin(x) if type(x) is float else np.sin(x)
+    """sin x (nan at ±inf, as numpy, not a ValueError)"""
+    if type(x) is float:
+        return math.sin(x) if math.isfinite(x) else math.nan
+    with np.errstate(invalid="ignore"):  # nan at ±inf is the answer
+        return np.sin(x)
 
 
 @sin.defvjp
@@ -213,8 +267,11 @@ def sin_vjp(g, out, x):
 
 @primitive
 def cos(x):
-    """cos x"""
-    return math.cos(x) if type(x) is float else np.cos(x)
+    """cos x (nan at ±inf, as numpy, not a ValueError)"""
+    if type(x) is float:
+        return math.cos(x) if math.isfinite(x) else math.nan
+    with np.errstate(invalid="ignore"):  # nan at ±inf is the answer
+        return np.cos(x)
 
 
 @cos.defvjp
@@ -248,6 +305,8 @@ def sigmoid(x):
         e = math.exp(x)
         return e / (1.0 + e)
     x = np.asarray(x)
+    if x.dtype.kind not in "biuf":  # complex would recurse below: refuse it by name
+        raise TypeError(f"sigmoid needs real numbers, got data of dtype {x.dtype}")
     if x.ndim == 0 or x.dtype.kind != "f":  # ints, and 0-d arrays (ufuncs give them as scalars)
         return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
     if x.size and x.min() > _EXP_SAFE[x.dtype.type]:
@@ -275,16 +334,34 @@ def sigmoid_vjp(g, out, x):
 
 @primitive
 def relu(x):
-    """max(x, 0)"""
+    """max(x, 0); nan stays nan (as numpy and PyTorch)"""
     if type(x) is float:
-        return x if x > 0.0 else 0.0
+        return 0.0 if x <= 0.0 else x
     return np.maximum(x, 0)
 
 
 @relu.defvjp
 def relu_vjp(g, out, x):
-    """∂relu x = g·[x > 0]"""
-    return (g * (data_of(x) > 0),)
+    """∂relu x = g·[not x ≤ 0] (0 at x = 0, and g at nan, as PyTorch)"""
+    d = data_of(x)
+    if type(d) is float:  # the scalar engine's hot path
+        return (g * (0.0 if d <= 0.0 else 1.0),)
+    return (g * _mask(_not(d <= 0)),)
+
+
+@primitive
+def abs_(x):
+    """|x|"""
+    return abs(x) if type(x) is float else np.abs(x)
+
+
+@abs_.defvjp
+def abs_vjp(g, out, x):
+    """∂|x| = g·sign x (0 at x = 0 and at nan, as PyTorch)"""
+    d = data_of(x)
+    if type(d) is float:
+        return (g * float((d > 0) - (d < 0)),)
+    return (g * np.subtract(d > 0, d < 0, dtype=np.result_type(d, np.float32)),)
 
 
 @primitive
@@ -336,10 +413,25 @@ def max_(x, axis=None, keepdims=False):
 
 @max_.defvjp
 def max_vjp(g, out, x, axis=None, keepdims=False):
-    """∂max x = g·[x = max] / #ties (ties share the gradient equally)"""
-    hit = data_of(x) == data_of(_kept(out, x, axis, keepdims))
-    share = hit / hit.sum(axis=axis, keepdims=True)
+    """∂max x = g·[x = max] / #ties (ties share the gradient equally, as PyTorch's amax)"""
+    hit = np.asarray(data_of(x) == data_of(_kept(out, x, axis, keepdims)))
+    with np.errstate(invalid="ignore"):  # a nan maximum matches nothing: nan, as PyTorch
+        share = hit / hit.sum(axis=axis, keepdims=True)
     return (_kept(g, x, axis, keepdims) * share,)
+
+
+def _shifted(x, axis):
+    """x − max x along axis: exact, and ≤ 0. A row whose max is ±inf or nan gives nan, as in
+    PyTorch (the softmax of [inf, 1] has no value)."""
+    # x − m is −inf for an entry more than the float range below the max (e^−inf = 0), and
+    # inf − inf is the nan a row with an infinite max has
+    with np.errstate(over="ignore", invalid="ignore"):
+        return x - np.max(x, axis=axis, keepdims=True)
+
+
+def _squeezed(out, axis):
+    """A keepdims reduction's result with the reduced axes dropped."""
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
 @primitive
@@ -347,20 +439,24 @@ def logsumexp(x, axis=None, keepdims=False):
     """log Σ eˣ over `axis`, shifted by the max so it neither overflows nor underflows."""
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else out.reshape(np.shape(np.sum(x, axis=axis)))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else _squeezed(out, axis)
 
 
 @logsumexp.defvjp
 def logsumexp_vjp(g, out, x, axis=None, keepdims=False):
-    """∂logΣeˣ = g·softmax(x) = g·e^(x − out)"""
-    return (_kept(g, x, axis, keepdims) * exp(x - _kept(out, x, axis, keepdims)),)
+    """∂logΣeˣ = g·softmax(x) (softmax itself, not e^(x − out): out has lost the low bits of a
+    huge maximum)"""
+    return (_kept(g, x, axis, keepdims) * softmax(x, axis),)
 
 
 @primitive
 def log_softmax(x, axis=-1):
-    """x − logsumexp(x) along `axis`."""
-    return x - logsumexp.fun(x, axis, True)
+    """(x − m) − log Σ e^(x − m) along `axis` (m the max): exact up to the float limit."""
+    s = _shifted(x, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
 @log_softmax.defvjp
@@ -371,9 +467,10 @@ def log_softmax_vjp(g, out, x, axis=-1):
 
 @primitive
 def softmax(x, axis=-1):
-    """e^(x − max) / Σ e^(x − max) along `axis`."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    """e^(x − m) / Σ e^(x − m) along `axis` (m the max)."""
+    e = np.exp(_shifted(x, axis))
+    with np.errstate(invalid="ignore"):
+        return e / np.sum(e, axis=axis, keepdims=True)
 
 
 @softmax.defvjp
@@ -446,6 +543,19 @@ def untake(g, index, shape):
 def untake_vjp(h, out, g, index, shape):
     """∂untake = h[index]"""
     return (h[index],)
+
+
+@primitive
+def masked_sum(x, mask):
+    """Σ x over the entries where the boolean `mask` holds (the others are never touched, so a
+    −inf among them cannot make 0·(−inf) = nan, as multiplying by the mask would)."""
+    return x[mask].sum()
+
+
+@masked_sum.defvjp
+def masked_sum_vjp(g, out, x, mask):
+    """∂Σ x[mask] = g·mask"""
+    return (g * mask,)
 
 
 @primitive

@@ -61,7 +61,7 @@ def _operand(x: Any, op: str) -> Any:
     kind = type(x)
     if kind is Tensor or kind is float or kind is int:
         return x
-    if isinstance(x, np.ndarray):
+    if isinstance(x, (np.ndarray, np.generic)):  # numpy scalars too: np.bool_ is no Number
         if x.dtype.kind in "fbiu":
             return x
     elif isinstance(x, Number) and not isinstance(x, complex):
@@ -76,6 +76,8 @@ def _binary(op: Primitive, x: Any, y: Any, sym: str) -> Tensor:
     """op(x, y) on two operands, one of them a Tensor; a shape clash names both shapes."""
     try:
         return apply(op, (x, y))
+    except OverflowError:  # only a Python int can be too large for numpy
+        raise ValueError(f"an int operand of {sym} is past the float range") from None
     except ValueError as e:
         if sym == "@" and (np.ndim(x) == 0 or np.ndim(y) == 0):
             raise ValueError(f"matmul needs operands with at least one axis, got shapes "
@@ -238,7 +240,17 @@ class Tensor(Node):
     def __pos__(self) -> Tensor:
         return self
 
-    # Comparisons give plain boolean arrays: masks carry no gradient.
+    # Comparisons give plain boolean arrays: masks carry no gradient. == and != compare
+    # entries too, as in numpy and PyTorch; a node is still hashed by identity (the backward
+    # driver keys dicts by nodes, and distinct live objects never share an identity hash).
+    __hash__ = Node.__hash__
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _compared(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _compared(other)
+
     def __lt__(self, other: Any) -> np.ndarray:
         return self.data < np.asarray(other)
 
@@ -277,6 +289,13 @@ class Tensor(Node):
         """ln(1 + eˣ) elementwise, finite and exact at any magnitude."""
         return rules.softplus(self)
 
+    def abs(self) -> Tensor:
+        """|x| elementwise (gradient 0 at 0)."""
+        return rules.abs_(self)
+
+    def __abs__(self) -> Tensor:
+        return rules.abs_(self)
+
     def sin(self) -> Tensor:
         """sin elementwise."""
         return rules.sin(self)
@@ -302,9 +321,7 @@ class Tensor(Node):
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The largest entry over axis; tied maxima share the gradient."""
-        if self.size == 0:
-            raise ValueError("max of an empty tensor")
-        return rules.max_(self, _axis(axis, self.ndim), keepdims)
+        return rules.max_(self, _nonempty(self, axis, "max"), keepdims)
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The smallest entry over axis."""
@@ -315,13 +332,14 @@ class Tensor(Node):
         """log Σ eˣ over axis, without overflow."""
         return rules.logsumexp(self, _nonempty(self, axis, "logsumexp"), keepdims)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        """e^x / Σ e^x along axis."""
-        return rules.softmax(self, _nonempty(self, axis, "softmax")[0])
+    def softmax(self, axis: int | tuple[int, ...] | None = -1) -> Tensor:
+        """e^x / Σ e^x along axis; a tuple normalises over those axes together, None over all
+        entries."""
+        return rules.softmax(self, _nonempty(self, axis, "softmax"))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        """x − logsumexp(x) along axis."""
-        return rules.log_softmax(self, _nonempty(self, axis, "log_softmax")[0])
+    def log_softmax(self, axis: int | tuple[int, ...] | None = -1) -> Tensor:
+        """x − logsumexp(x) along axis (a tuple of axes, or None for all entries, as softmax)."""
+        return rules.log_softmax(self, _nonempty(self, axis, "log_softmax"))
 
     # ---- shape ----
 
@@ -353,10 +371,11 @@ class Tensor(Node):
         return rules.transpose(self, tuple(a % self.ndim for a in axes) or None)
 
     def swapaxes(self, a: int, b: int) -> Tensor:
-        """Axes a and b exchanged."""
-        a, b = _axis(a, self.ndim)[0], _axis(b, self.ndim)[0]
+        """Axes a and b exchanged (on a 0-d tensor, axes 0 and -1 are the tensor itself)."""
+        a, b = _axis(a, self.ndim), _axis(b, self.ndim)
         axes = list(range(self.ndim))
-        axes[a], axes[b] = axes[b], axes[a]
+        if self.ndim:
+            axes[a[0]], axes[b[0]] = axes[b[0]], axes[a[0]]
         return rules.transpose(self, tuple(axes))
 
     def __getitem__(self, index: Any) -> Tensor:
@@ -421,8 +440,14 @@ class Tensor(Node):
         self.grad = None
 
 
+def _compared(other: Any) -> Any:
+    """The other side of == or != as numpy compares it."""
+    return other.data if isinstance(other, Tensor) else other
+
+
 def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
-    """A reduction axis as a tuple of non-negative ints, checked against ndim."""
+    """A reduction axis as a tuple of non-negative ints, checked against ndim (a 0-d tensor
+    takes axis 0 or -1, as in PyTorch, and reduces over no axis)."""
     if axis is None:
         return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -435,7 +460,7 @@ def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
-    return tuple(out)
+    return tuple(out) if ndim else ()
 
 
 def _nonempty(t: Tensor, axis: Any, name: str) -> tuple[int, ...] | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
+import numpy as np
+
 from autograd import rules
 from autograd.graph import Node, backprop
 from autograd.primitive import apply2
@@ -16,10 +18,26 @@ def _lift(x: Any, op: str) -> Value:
     """A constant Value for a plain number; anything else is refused by name."""
     if isinstance(x, Value):
         return x
-    if type(x) is float or type(x) is int or isinstance(x, Real):
-        return Value._from_data(float(x))
+    if type(x) is float or type(x) is int or _real(x):
+        try:
+            return Value._from_data(float(x))
+        except OverflowError:
+            raise ValueError(_past_range(x, f"Value {op}")) from None
     raise TypeError(f"unsupported operand for Value {op}: {type(x).__name__} ({x!r:.40}); "
                     "expected a Value or a real number")
+
+
+def _real(x: Any) -> bool:
+    """A real number: a Python one, or a numpy scalar of kind bool, int or float (np.bool_ is
+    not registered as a Real, and a 0-d array is data for a Tensor, not a Value)."""
+    if isinstance(x, np.generic):
+        return x.dtype.kind in "biuf"
+    return isinstance(x, Real)
+
+
+def _past_range(x: int, who: str) -> str:
+    """The message for an int too large for a float (float() says only OverflowError)."""
+    return f"{who}: the int {str(x)[:12]}… ({len(str(abs(x)))} digits) is past the float range"
 
 
 class Value(Node):
@@ -38,10 +56,13 @@ class Value(Node):
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):
             data = data.data
-        if not isinstance(data, Real):
+        if not _real(data):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} "
                             f"({data!r:.40})")
-        self._fill(float(data), True, label)
+        try:
+            self._fill(float(data), True, label)
+        except OverflowError:
+            raise ValueError(_past_range(data, "Value")) from None
 
     @classmethod
     def _from_data(cls, data: float, op: Any = None, args: tuple = (),
@@ -137,6 +158,9 @@ class Value(Node):
     def relu(self) -> Value:
         """max(self, 0)."""
         return rules.relu(self)
+
+    def __abs__(self) -> Value:
+        return rules.abs_(self)
 
     def sin(self) -> Value:
         """sin(self)."""

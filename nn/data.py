@@ -9,16 +9,19 @@ the labels as integers 0-9, the layout the document's network is trained on.
 from __future__ import annotations
 
 import gzip
+import math
 import os
-import zipfile
+import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
+from nn._npz import MAX_RATIO, read_npz
 from nn.init import make_rng
 from nn.losses import one_hot
 
@@ -33,6 +36,8 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 SUBSET = "mnist_subset.npz"
+# A sane limit on what one file may declare: over five times the largest MNIST file (47 MB).
+MAX_BYTES = 1 << 28
 _MAGIC = {key: IMAGES_MAGIC if key.endswith("images") else LABELS_MAGIC for key in FILES}
 _KIND = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}
 
@@ -137,53 +142,95 @@ def _find(folder: Path, name: str) -> Path:
     raise FileNotFoundError(f"MNIST file not found: {folder / name}")
 
 
-def read_idx(path: str | Path, magic: int | None = None) -> np.ndarray:
+def read_idx(path: str | Path, magic: int | None = None, max_bytes: int | None = None
+             ) -> np.ndarray:
     """An MNIST IDX file (gzipped or not) as a uint8 array, every header field and size checked.
 
     Images come as (count, rows, columns), labels as (count,); `magic` (2051 or 2049) insists
     on one of the two. A missing file raises FileNotFoundError; a wrong magic number, a
-    truncated body or trailing bytes raise MNISTFormatError naming the file.
+    truncated body, trailing bytes, or a header declaring more than `max_bytes` (default
+    MAX_BYTES) or more than the file can hold raise MNISTFormatError naming the file. Memory
+    stays within what the header declares, whatever the file inflates to.
     """
     path = _path(path, "read_idx")
+    if magic is not None and magic not in _KIND:
+        raise ValueError(f"read_idx magic must be {IMAGES_MAGIC} (images), {LABELS_MAGIC} "
+                         f"(labels) or None, got {magic!r}")
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+        raise ValueError(f"read_idx max_bytes must be a non-negative int, got {max_bytes!r}")
     if not path.is_file():
         raise FileNotFoundError(f"MNIST file not found: {path}")
-    raw = _read_bytes(path)
-    if len(raw) < 8:
-        raise MNISTFormatError(f"{path}: truncated: {len(raw)} bytes, shorter than an IDX header")
-    found, count = (int(v) for v in np.frombuffer(raw, ">u4", 2))
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    try:
+        with opener(path, "rb") as f:
+            shape, start = _idx_header(f, path, magic)
+            body = math.prod(shape)  # Python ints: no overflow, whatever the header says
+            _check_declared(path, shape, start + body, limit, gzipped)
+            return _idx_body(f, path, shape, start, body).reshape(shape)
+    except (OSError, EOFError, zlib.error) as e:
+        raise MNISTFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+
+
+def _idx_header(f: IO[bytes], path: Path, magic: int | None) -> tuple[tuple[int, ...], int]:
+    """The shape an IDX header declares, and the header's length."""
+    head = f.read(8)
+    if len(head) < 8:
+        raise MNISTFormatError(f"{path}: truncated: {len(head)} bytes, shorter than an IDX "
+                               "header")
+    found, count = struct.unpack(">II", head)
     if magic is not None and found != magic:
         raise MNISTFormatError(f"{path}: magic number {found}, expected {magic} "
                                f"(MNIST {_KIND[magic]})")
     if found == LABELS_MAGIC:
-        shape, start = (count,), 8
-    elif found == IMAGES_MAGIC:
-        if len(raw) < 16:
-            raise MNISTFormatError(f"{path}: truncated: {len(raw)} bytes, shorter than the "
-                                   "16-byte image header")
-        rows, cols = (int(v) for v in np.frombuffer(raw, ">u4", 2, offset=8))
-        shape, start = (count, rows, cols), 16
-    else:
+        return (count,), 8
+    if found != IMAGES_MAGIC:
         raise MNISTFormatError(f"{path}: not an MNIST IDX file: magic number {found}, expected "
                                f"{IMAGES_MAGIC} (images) or {LABELS_MAGIC} (labels)")
-    expected = start + int(np.prod(shape))
-    if len(raw) != expected:
-        what = "truncated" if len(raw) < expected else "has trailing bytes"
-        raise MNISTFormatError(f"{path}: {what}: {len(raw)} bytes, the header "
-                               f"{shape} promises {expected}")
-    return np.frombuffer(raw, np.uint8, offset=start).reshape(shape)
+    dims = f.read(8)
+    if len(dims) < 8:
+        raise MNISTFormatError(f"{path}: truncated: {8 + len(dims)} bytes, shorter than the "
+                               "16-byte image header")
+    return (count, *struct.unpack(">II", dims)), 16
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, decompressed when it is gzipped (recognised by content, not name)."""
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head != b"\x1f\x8b":
-        return path.read_bytes()
-    try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except (OSError, EOFError, zlib.error) as e:
-        raise MNISTFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+def _check_declared(path: Path, shape: tuple[int, ...], expected: int, limit: int,
+                    gzipped: bool) -> None:
+    """Refuse, before allocating, a declared size over the limit or beyond what the file holds:
+    its own size, or what deflate can inflate its bytes to."""
+    size = path.stat().st_size
+    if expected > limit:
+        raise MNISTFormatError(f"{path}: the header {shape} declares {expected} bytes, more "
+                               f"than the limit of {limit} (read_idx's max_bytes)")
+    if not gzipped and size != expected:
+        what = "truncated" if size < expected else "has trailing bytes"
+        raise MNISTFormatError(f"{path}: {what}: {size} bytes, the header {shape} promises "
+                               f"{expected}")
+    if gzipped and expected > MAX_RATIO * size + 4096:
+        raise MNISTFormatError(f"{path}: the header {shape} declares {expected} bytes, more "
+                               f"than {size} gzipped bytes can hold")
+
+
+def _idx_body(f: IO[bytes], path: Path, shape: tuple[int, ...], start: int, body: int
+              ) -> np.ndarray:
+    """The `body` bytes of pixels or labels after the header, read in chunks into one array,
+    and nothing after them."""
+    out = np.empty(body, np.uint8)
+    view = memoryview(out)
+    pos = 0
+    expected = start + body
+    while pos < body:
+        got = f.readinto(view[pos:pos + (1 << 20)])
+        if not got:
+            raise MNISTFormatError(f"{path}: truncated: {start + pos} bytes, the header {shape} "
+                                   f"promises {expected}")
+        pos += got
+    if f.read(1):
+        raise MNISTFormatError(f"{path}: has trailing bytes: more than the {expected} bytes "
+                               f"the header {shape} promises")
+    return out
 
 
 def _split(arrays: dict[str, np.ndarray], part: str, where: dict[str, str]) -> Split:
@@ -220,11 +267,7 @@ def _load_bundled() -> MNIST:
 
 def _read_subset(path: Path, source: str) -> MNIST:
     """An .npz holding the four uint8 arrays under the keys of FILES."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {key: z[key] for key in FILES if key in z.files}
-    except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile) as e:
-        raise MNISTFormatError(f"{path}: corrupt ({e})") from None
+    arrays = read_npz(path, MAX_BYTES, MNISTFormatError, "MNIST .npz file")
     missing = [key for key in FILES if key not in arrays]
     if missing:
         raise MNISTFormatError(f"{path}: missing arrays {', '.join(missing)}")

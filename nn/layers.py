@@ -27,7 +27,9 @@ class Activation(Module):
     name = ""
     fn: Callable[[Any], Any] = staticmethod(lambda x: x)
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, x: Any) -> Tensor:
+        if type(x) is not Tensor:
+            x = Tensor(x)  # raw data is checked as any Tensor's: complex or strings refused
         return self.fn(x)
 
     def __repr__(self) -> str:
@@ -109,7 +111,8 @@ class Linear(Module):
 
     def __call__(self, x: Any) -> Tensor:
         shape = getattr(x, "shape", None)
-        if not shape or shape[-1] != self.in_features:
+        if not shape or shape[-1] != self.in_features or (
+                type(x) is np.ndarray and x.dtype.kind not in "fiub"):
             x = self._checked_input(x)
         try:
             return linear(x, self.weight, self.bias)
@@ -125,6 +128,9 @@ class Linear(Module):
             except (TypeError, ValueError) as e:
                 raise TypeError(f"{self!r} needs numeric input, got {type(x).__name__}: "
                                 f"{e}") from None
+        if x.dtype.kind not in "fiub":  # complex would compute on silently; strings fail late
+            raise TypeError(f"{self!r} needs numeric input (real numbers), got an array of "
+                            f"dtype {x.dtype}")
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r} expects inputs of width {self.in_features} (shape "
                              f"(m, {self.in_features}) or ({self.in_features},)), got shape "

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor
+from autograd import Tensor, masked_sum
 from nn.init import HIDDEN, resolve_output
 from nn.primitives import quadratic_cost, rows
 
@@ -79,7 +79,10 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
-    return cross_entropy_one_hot(z, one_hot(raw, z.shape[-1], z.dtype))
+    mask = one_hot(raw, z.shape[-1], bool)
+    # the labels' entries summed, not the rows times a one-hot mask: a log-probability of
+    # −inf (a logit the float range below the label's) times 0 would make the loss nan
+    return 0.0 - masked_sum(z.log_softmax(axis=-1), mask) * (1.0 / rows(z))
 
 
 def cross_entropy_one_hot(z: Tensor, mask: Any) -> Tensor:
@@ -98,19 +101,24 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> np.ndarra
         raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    raw = _checked_labels(labels.data if isinstance(labels, Tensor) else np.asarray(labels),
+                          num_classes)
+    out = np.zeros(raw.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, raw[..., None], 1.0, axis=-1)
+    return out
+
+
+def _checked_labels(raw: np.ndarray, k: int) -> np.ndarray:
+    """raw, after checking that it holds integer class indices in 0..k − 1."""
     if raw.dtype.kind not in "iu":
         whole = raw.dtype.kind == "f" and np.all(raw == np.round(raw))
         hint = " (convert with .astype(int))" if whole else ""
         raise TypeError(f"labels must be integer class indices, got dtype {raw.dtype}{hint}")
-    k = num_classes
     if raw.size and (raw.min() < 0 or raw.max() >= k):
         bad = raw[(raw < 0) | (raw >= k)]
         raise ValueError(f"labels must be in 0..{k - 1} for {k} classes, got "
                          f"{bad.ravel()[:5].tolist()}")
-    out = np.zeros(raw.shape + (k,), dtype=dtype)
-    np.put_along_axis(out, raw[..., None], 1.0, axis=-1)
-    return out
+    return raw
 
 
 # ---- the registry ------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import errno
 import os
-import zipfile
-import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import numpy as np
 
 from autograd import Tensor, Value
 from autograd.files import write_file
+from nn._npz import read_npz
 
 Parameter = Tensor | Value
 
@@ -106,7 +105,8 @@ class Module:
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Read parameters saved by `save` (allow_pickle=False); errors name the file."""
         path = _path(path, "load")
-        return self.load_state_dict(_read_npz(path), source=str(path))
+        state = _read_npz(path, _budget(self.named_parameters()))
+        return self.load_state_dict(state, source=str(path))
 
 
 # ---- walking the attributes ----------------------------------------------------------------
@@ -179,31 +179,17 @@ def _checked(params: list[tuple[str, Parameter]], state: dict[str, Any], source:
     return arrays
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the .npz at path, or an error naming the file and what is wrong."""
+def _read_npz(path: Path, max_bytes: int) -> dict[str, np.ndarray]:
+    """Every array of the .npz at path (at most max_bytes of data), or an error naming it."""
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {path}")
-    try:
-        stored = np.load(path, allow_pickle=False)
-        if not isinstance(stored, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path} holds a single .npy array, not a .npz checkpoint")
-        with stored:
-            return {key: stored[key] for key in stored.files}
-    except CheckpointError:
-        raise
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
-        raise CheckpointError(f"{path} is not a deltagrad .npz checkpoint ({_why(e)})"
-                              ) from None
+    return read_npz(path, max_bytes, CheckpointError, "deltagrad .npz checkpoint")
 
 
-def _why(e: Exception) -> str:
-    """What is wrong with a file numpy could not load, in the library's words: numpy's own
-    advice for pickled data is the unsafe thing."""
-    if "pickle" in str(e):
-        return "it holds pickled Python objects, which are never loaded"
-    if isinstance(e, (zipfile.BadZipFile, EOFError, zlib.error)):
-        return f"not a whole .npz archive: {e}"
-    return f"{type(e).__name__}: {e}"
+def _budget(params: list[tuple[str, Parameter]]) -> int:
+    """The most data a checkpoint of these parameters can hold: every entry in the widest
+    number type, and a little more (a larger file cannot fit the model)."""
+    return 16 * sum(int(np.size(p.data)) for _, p in params) + 4096
 
 
 def _write_checkpoint(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -250,7 +250,7 @@ def test_a_non_checkpoint_says_so_and_never_suggests_pickle(tmp_path, content):
     with pytest.raises(CheckpointError) as info:
         MLP([2, 2]).load(path)
     text = str(info.value)
-    assert f"{path} is not a deltagrad .npz checkpoint" in text
+    assert str(path) in text and "not a deltagrad .npz checkpoint" in text
     assert "allow_pickle" not in text and "unsafe" not in text
 
 
@@ -258,7 +258,7 @@ def test_an_object_array_is_refused_without_numpys_advice(tmp_path):
     path = tmp_path / "x.npz"
     objects = np.empty(1, dtype=object)
     np.savez(path, **{"layers.0.weight": objects})
-    with pytest.raises(CheckpointError, match="pickled Python objects") as info:
+    with pytest.raises(CheckpointError, match="Python objects are never loaded") as info:
         MLP([2, 2]).load(path)
     assert "allow_pickle" not in str(info.value)
 
