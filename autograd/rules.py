@@ -74,10 +74,16 @@ def neg_vjp(g, out, x):
     return (-g,)
 
 
+_NUMPY = (np.ndarray, np.generic)
+
+
 @primitive
 def power(x, y):
     """x ** y; for floats, a negative base with a fractional exponent is an error, not complex,
     and zero to a negative power is inf (as in numpy), not ZeroDivisionError."""
+    if isinstance(x, _NUMPY) or isinstance(y, _NUMPY):
+        with np.errstate(divide="ignore"):  # 0 ** −y is inf, said once here, not warned
+            return x ** y
     try:
         out = x ** y
     except ZeroDivisionError:
