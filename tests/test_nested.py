@@ -157,3 +157,12 @@ def test_hessian_and_mixed_partials_against_pytorch():
                                 create_graph=True)
     (gxy,) = torch.autograd.grad(gx, y)
     assert grad(grad(_f2, 0), 1)(0.6, -0.9) == pytest.approx(gxy.item(), rel=1e-12)
+
+
+def test_an_inner_grad_does_not_confuse_its_variable_with_the_outer_one():
+    # d/dx [d/dy (x·y) at y = x] = d/dx x = 1: the inner derivative holds x fixed even though
+    # y starts at x's value (perturbation confusion would give 2).
+    assert grad(lambda x: grad(lambda y: x * y)(x))(3.0) == 1.0
+    a = np.array([1.0, 2.0])
+    outer = jacobian(lambda x: grad(lambda y: (x * y * y).sum())(x))(a)
+    np.testing.assert_allclose(outer, np.diag(4 * a), rtol=1e-15)  # ∂(2xy)/∂x at y = x
