@@ -73,6 +73,23 @@ def test_relu_at_zero_in_a_network_matches_the_delta_recursion():
     assert check(model, np.array([[1.0, -1.0], [0.5, -0.5]]), np.array([[1.0], [0.0]])).ok
 
 
+_RELU_0D = pytest.mark.xfail(strict=True, raises=TypeError, reason="known edge bug: relu's "
+                             "rule on a 0-d Tensor (create_graph) multiplies by a numpy bool "
+                             "scalar, which Tensor refuses")
+
+
+@pytest.mark.parametrize("x, expected", [(0.0, 0.0), (0.5, 2.0), (-0.5, 0.0)])
+@pytest.mark.parametrize("shape", [None, (1,), pytest.param((), marks=_RELU_0D)],
+                         ids=["value", "tensor", "tensor 0-d"])
+def test_second_derivative_through_relu_at_zero(shape, x, expected):
+    def f(t):  # relu(x)·x: second derivative 2·[x > 0], 0 at the kink by relu's convention
+        out = t.relu() * t
+        return out if shape is None else out.sum()
+
+    start = x if shape is None else np.full(shape, x)
+    assert float(np.sum(grad(grad(f))(start))) == expected
+
+
 def _abs(t):
     try:
         return abs(t)

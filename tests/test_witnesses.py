@@ -104,7 +104,6 @@ def test_a_rule_outside_the_table_is_restored_after_a_failing_witness():
     x = np.array([1.0, -2.0])
     good = first_order(twice, lambda a: 2 * a, [x])
     with pytest.raises(ZeroDivisionError), replaced(twice, lambda g, out, x: 1 / 0):
-        Tensor(x, requires_grad=True).sum().backward()
         twice(Tensor(x, requires_grad=True)).sum().backward()
     assert twice.vjp is twice_vjp
     assert good == ""
