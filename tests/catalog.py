@@ -288,6 +288,8 @@ CASES = (
     Case("linear one example", _linear, lambda x, w, b: x @ w.T + b, ((4,), (2, 4), (2,))),
     Case("quadratic_cost", _quadratic, lambda a, y: np.sum((a - y) ** 2) / (2 * a.shape[0]),
          ((3, 2), (3, 2))),
+    Case("broadcast both ways", lambda x, y: x * y - y, lambda x, y: x * y - y,
+         ((2, 1, 3), (4, 1))),
     Case("softplus", lambda z: rules.softplus(z), _softplus, ((2, 3),)),
     Case("broadcast_to", lambda x: rules.broadcast_to(x, (2, 3, 2)),
          lambda x: np.broadcast_to(x, (2, 3, 2)), ((3, 1),)),
