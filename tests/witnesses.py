@@ -181,11 +181,14 @@ def second_order(call: Callable[[Any], Any], ref: Callable[[np.ndarray], Any],
     return "; ".join(reports)
 
 
+# how many arguments the n-ary Value ops are checked with (value_dot: two weights, two inputs)
+_NARY_WIDTH = {"value_sum": 3, "value_dot": 4}
+
+
 def _op_witnesses(op: Op, k: int) -> list[Witness]:
     """An Op as a Value witness (floats) and a Tensor one (arrays that broadcast)."""
-    n = op.arity if op.name not in ("value_sum", "value_dot") else (3 if op.name == "value_sum"
-                                                                    else 4)
-    domains = op.domains * n if op.arity == 1 and n > 1 else op.domains
+    n = _NARY_WIDTH.get(op.name, op.arity)
+    domains = op.domains * n if op.arity == 1 else op.domains
     floats = _inputs(domains, (None,) * n, seed=k)
     out = [Witness(f"Value {op.name}", lambda: first_order(op.call, op.ref, floats, k))]
     if op in NARY:
