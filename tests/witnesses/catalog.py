@@ -19,7 +19,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograd import rules
 from autograd.value import value_dot, value_sum
+from nn import primitives
 
 
 @dataclass(frozen=True)
@@ -244,3 +246,82 @@ def matmul_shapes(draw: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
     left = draw(st.sampled_from([(k,), (*batch_a, n, k)]))
     right = draw(st.sampled_from([(k,), (*batch_b, k, m)]))
     return left, right
+
+# ---- fixed-input entries: the ops the lists above do not reach --------------------------------
+# Each is checked at inputs drawn once from `domain` with the given shapes. Shapes are chosen
+# so that two inputs share a shape where the op allows it (a rule that swapped their
+# gradients must then be caught), and `order=2` entries are checked to the second derivative.
+
+
+@dataclass(frozen=True)
+class Case:
+    """`call` on Tensors, `ref` the same function on ndarrays, `shapes` one per input."""
+
+    name: str
+    call: Callable[..., Any]
+    ref: Callable[..., Any]
+    shapes: tuple[tuple[int, ...], ...]
+    domain: Domain = WIDE
+    order: int = 1
+
+
+def _softplus(z: Any) -> Any:
+    return np.logaddexp(0.0, z)
+
+
+def _linear(x: Any, w: Any, b: Any) -> Any:
+    return primitives.linear(x, w, b)
+
+
+def _quadratic(a: Any, y: Any) -> Any:
+    return primitives.quadratic_cost(a, y)
+
+
+def _stack3(v: Any) -> Any:
+    return rules.stack(v[0] * v[1], v[1] * v[2], v[2] * v[0] + v[0])
+
+
+CASES = (
+    Case("matmul", lambda x, y: x @ y, np.matmul, ((3, 3), (3, 3))),
+    Case("matmul vector", lambda x, y: x @ y, np.matmul, ((2, 3), (3,))),
+    Case("matmul batched", lambda x, y: x @ y, np.matmul, ((2, 2, 3), (3, 2))),
+    Case("linear", _linear, lambda x, w, b: x @ w.T + b, ((3, 4), (3, 4), (3,))),
+    Case("linear one example", _linear, lambda x, w, b: x @ w.T + b, ((4,), (2, 4), (2,))),
+    Case("quadratic_cost", _quadratic, lambda a, y: np.sum((a - y) ** 2) / (2 * a.shape[0]),
+         ((3, 2), (3, 2))),
+    Case("broadcast both ways", lambda x, y: x * y - y, lambda x, y: x * y - y,
+         ((2, 1, 3), (4, 1))),
+    Case("softplus", lambda z: rules.softplus(z), _softplus, ((2, 3),)),
+    Case("broadcast_to", lambda x: rules.broadcast_to(x, (2, 3, 2)),
+         lambda x: np.broadcast_to(x, (2, 3, 2)), ((3, 1),)),
+    Case("stack", lambda x, y: rules.stack(x, y, x * y), lambda x, y: np.stack([x, y, x * y]),
+         ((2, 3), (2, 3))),
+    Case("min", lambda x: x.min(axis=1), lambda x: np.min(x, axis=1), ((2, 3),)),
+    # second derivatives: Hessians of scalars, and of each output of a vector function
+    Case("x**y mixed partials", lambda v: v[0] ** v[1], lambda v: v[0] ** v[1], ((2,),),
+         Domain(0.5, 2.0), order=2),
+    Case("x**y in the base", lambda v: v ** 3.0 * v[::-1], lambda v: v ** 3.0 * v[::-1],
+         ((2,),), order=2),
+    Case("sin·exp·log", lambda v: (v[0].sin() * v[1].exp() + v[1].log() * v[0] ** 2).sum(),
+         lambda v: np.sin(v[0]) * np.exp(v[1]) + np.log(v[1]) * v[0] ** 2, ((2,),),
+         POSITIVE, order=2),
+    Case("nested stack", _stack3, lambda v: np.stack([v[0] * v[1], v[1] * v[2],
+                                                      v[2] * v[0] + v[0]]), ((3,),), order=2),
+    Case("softmax·tanh·sigmoid", lambda v: (v.softmax() * v.tanh() + v.sigmoid() * v).sum(),
+         lambda v: np.sum(np.exp(v) / np.exp(v).sum() * np.tanh(v) + v / (1 + np.exp(-v))),
+         ((3,),), order=2),
+    Case("logsumexp·log_softmax·max", lambda v: v.logsumexp() * v.log_softmax()[1]
+         + (v * v).max() * (v / 2.0 - 1.0).sum() + v.mean() ** 2,
+         lambda v: np.log(np.exp(v).sum()) * (v[1] - np.log(np.exp(v).sum()))
+         + np.max(v * v) * np.sum(v / 2.0 - 1.0) + np.mean(v) ** 2,
+         ((3,),), Domain(0.5, 2.0), order=2),
+    Case("reshape·transpose·matmul", lambda v: (v.reshape(2, 2).T @ v.reshape(2, 2)
+                                                - v.reshape(2, 2)).sum() * v[0],
+         lambda v: np.sum(v.reshape(2, 2).T @ v.reshape(2, 2) - v.reshape(2, 2)) * v[0],
+         ((4,),), order=2),
+    Case("linear·quadratic_cost·softplus", lambda v: _quadratic(
+        _linear(v.reshape(1, 4), v.reshape(1, 4) * v.reshape(1, 4), v[:1]).reshape(1, 1),
+        v[1:2].reshape(1, 1) * -1.0) + rules.softplus(v).sum(),
+        lambda v: (np.dot(v, v * v) + v[0] + v[1]) ** 2 / 2 + np.sum(_softplus(v)),
+        ((4,),), Domain(-1.0, 1.0), order=2),
+)
