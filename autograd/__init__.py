@@ -7,6 +7,20 @@ functions and nest to any order.
 """
 
 from autograd.draw import draw
+from autograd.factories import (
+    arange,
+    eye,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.gradcheck import gradcheck
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
@@ -22,17 +36,29 @@ __all__ = [
     "Tensor",
     "Value",
     "__version__",
+    "arange",
     "detect_anomaly",
     "draw",
     "enable_grad",
+    "eye",
+    "full",
+    "full_like",
     "grad",
     "gradcheck",
     "hessian",
     "is_grad_enabled",
     "jacobian",
     "no_grad",
+    "ones",
+    "ones_like",
     "primitive",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
     "trace",
     "value_and_grad",
     "vjp",
+    "zeros",
+    "zeros_like",
 ]

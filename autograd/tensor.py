@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import rules
+from autograd import ops, rules
 from autograd.graph import Node, backprop, owned
+from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply
 
 _new = object.__new__
@@ -91,7 +92,7 @@ def _shape_of(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else ()
 
 
-class Tensor(Node):
+class Tensor(ElementwiseMethods, Node):
     """An n-dimensional array in the computation graph (float64 unless given float32).
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
@@ -101,8 +102,16 @@ class Tensor(Node):
 
     __slots__ = ()
     _shaped = True
-    # numpy hands `ndarray + Tensor` to Tensor.__radd__ instead of looping over entries.
-    __array_ufunc__ = None
+    # Above ndarray's, so numpy defers to the Tensor in mixed operations.
+    __array_priority__ = 1000.0
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy ufuncs (np.exp(t), ndarray + t) recorded through the rule table."""
+        return _dispatch().array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """numpy functions (np.sum(t), np.dot(a, t)) recorded through the rule table."""
+        return _dispatch().array_function(func, args, kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False, *, dtype: Any = None,
                  label: str = "") -> None:
@@ -410,6 +419,85 @@ class Tensor(Node):
         """Forget the accumulated gradient (`.grad = None`)."""
         self.grad = None
 
+    # ---- the numpy op set as methods (autograd.ops); elementwise ones come from the mixin ----
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Σ(x − mean)² / (n − ddof) over axis."""
+        return ops.var(self, axis, ddof, keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """√var over axis."""
+        return ops.std(self, axis, ddof, keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Π over axis (exact where entries are zero)."""
+        return ops.prod(self, axis, keepdims)
+
+    def cumsum(self, axis: Any = None) -> Tensor:
+        """Running sums along axis (flattened when None)."""
+        return ops.cumsum(self, axis)
+
+    def flip(self, axis: Any = None) -> Tensor:
+        """Reversed along axis (all axes when None)."""
+        return ops.flip(self, axis)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """Length-1 axes removed."""
+        return ops.squeeze(self, axis)
+
+    def flatten(self) -> Tensor:
+        """One axis, C order."""
+        return ops.flatten(self)
+
+    ravel = flatten
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Tensor:
+        """Each entry repeated along axis (numpy's repeat)."""
+        return ops.repeat(self, repeats, axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """The diagonal of two axes, as the last axis."""
+        return ops.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """Σ of the diagonal."""
+        return ops.trace(self, offset, axis1, axis2)
+
+    def dot(self, other: Any) -> Tensor:
+        """numpy's dot product."""
+        return ops.dot(self, other)
+
+    def norm(self, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """‖x‖ (Euclidean by default), as np.linalg.norm."""
+        return ops.norm(self, ord, axis, keepdims)
+
+    def argmax(self, axis: int | None = None) -> Any:
+        """The position of the largest entry (flat when axis is None): data, no gradient."""
+        return self.data.argmax(axis)
+
+    def argmin(self, axis: int | None = None) -> Any:
+        """The position of the smallest entry (flat when axis is None): data, no gradient."""
+        return self.data.argmin(axis)
+
+    def tolist(self) -> Any:
+        """The entries as (nested) Python lists of floats."""
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __int__(self) -> int:
+        return int(self._one("int"))
+
+    def __bool__(self) -> bool:
+        return bool(self._one("bool"))
+
+    def _one(self, what: str) -> Any:
+        if self.data.size != 1:
+            raise ValueError(f"{what}() of a tensor with {self.data.size} entries (shape "
+                             f"{self.shape}) is ambiguous: only one-entry tensors convert")
+        return self.data.reshape(())
+
 
 def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
     """A reduction axis as a tuple of non-negative ints, checked against ndim."""
@@ -448,3 +536,9 @@ def _index(index: Any) -> Any:
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+def _dispatch() -> Any:
+    """The numpy dispatch tables (imported on first use: they import this module)."""
+    from autograd import dispatch
+    return dispatch

@@ -7,6 +7,7 @@ from typing import Any
 
 from autograd import rules
 from autograd.graph import Node, backprop
+from autograd.methods import ElementwiseMethods
 from autograd.primitive import apply2
 
 _new = object.__new__
@@ -22,7 +23,7 @@ def _lift(x: Any, op: str) -> Value:
                     "expected a Value or a real number")
 
 
-class Value(Node):
+class Value(ElementwiseMethods, Node):
     """A scalar in the computation graph: `.data` is a float, `.grad` is dL/d(this) after
     `backward()`.
 
@@ -109,6 +110,14 @@ class Value(Node):
 
     def __float__(self) -> float:
         return self.data
+
+    def item(self) -> float:
+        """The value as a float (as Tensor.item)."""
+        return self.data
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        # A rounded value is a step function of the data: no gradient, a plain number.
+        return round(self.data, ndigits)
 
     # ---- functions ----
 
