@@ -925,8 +925,7 @@ def _einsum_parts(subscripts: str, n: int) -> tuple[list[str], str]:
     spec = subscripts.replace(" ", "")
     inputs, arrow, output = spec.partition("->")
     terms = inputs.split(",")
-    if len(terms) != n or not all(t.isalpha() for t in terms) or not (
-            output.isalpha() or not output):
+    if len(terms) != n or not all(t.isalpha() or not t for t in terms + [output]):
         raise ValueError(f"einsum subscripts {subscripts!r} are not letters for each of the {n} "
                          "operands (ellipsis '...' is not supported)")
     if any(len(set(t)) != len(t) for t in terms):
