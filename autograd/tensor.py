@@ -484,7 +484,7 @@ class Tensor(ElementwiseMethods, Node):
         return self.data.tolist()
 
     def __float__(self) -> float:
-        return self.item()
+        return float(self._one("float"))
 
     def __int__(self) -> int:
         return int(self._one("int"))
