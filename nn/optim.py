@@ -93,6 +93,10 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         self._velocity: list[np.ndarray | None] = [None] * len(self.params)
+        # Per group: the flat index of its first parameter, and (parameter, scratch) pairs.
+        self._starts = [start for _, start, _ in self._groups()]
+        self._pairs = [list(zip(ps, self._scratch[start:start + len(ps)]))
+                       for _, start, ps in self._groups()]
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
@@ -115,13 +119,18 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
-        for group, start, params in self._groups():
-            if group["momentum"] or group["weight_decay"]:
-                self._step_with_extras(group, start, params)
-                continue
-            # The document's update, the hot path: two in-place ufuncs per parameter.
+        for group, start, pairs in zip(self.param_groups, self._starts, self._pairs):
             lr = group["lr"]
-            for p, buf in zip(params, self._scratch[start:start + len(params)]):
+            # Settings are checked when they are not plain: a schedule may have changed them.
+            if group["momentum"] or group["weight_decay"] or not (
+                    type(lr) is float and 0.0 <= lr < math.inf):
+                self._check_group(group)
+                if group["momentum"] or group["weight_decay"]:
+                    self._step_with_extras(group, start, group["params"])
+                    continue
+                lr = group["lr"]
+            # The document's update, the hot path: two in-place ufuncs per parameter.
+            for p, buf in pairs:
                 g = p.grad
                 if g is not None:
                     np.multiply(g if type(g) is np.ndarray else _raw(g), lr, out=buf)
