@@ -97,11 +97,41 @@ def _clip(a: Any, a_min: Any = None, a_max: Any = None) -> Tensor:
     return ops._t(a).clip(a_min, a_max)
 
 
-def _reduction(method: str) -> Callable[..., Tensor]:
-    def reduce(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return getattr(ops._t(a), method)(axis, keepdims)
-    reduce.__name__ = method
+def _plain(name: str, dtype: Any = None, out: Any = None) -> None:
+    """Refuse numpy's dtype= and out= given positionally (keywords are refused earlier)."""
+    if out is not None:
+        _refuse_out(name, {"out": out})
+    if dtype is not None:
+        raise TypeError(f"{name} on a Tensor takes no dtype (a Tensor computes in its own)")
+
+
+# numpy's positional orders: sum(a, axis, dtype, out, keepdims), max(a, axis, out, keepdims).
+def _summing(method: str) -> Callable[..., Tensor]:
+    def reduce(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+               keepdims: bool = False) -> Tensor:
+        _plain(f"numpy.{method}", dtype, out)
+        return getattr(ops._t(a), method)(axis, keepdims=keepdims)
     return reduce
+
+
+def _extreme(method: str) -> Callable[..., Tensor]:
+    def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Tensor:
+        _plain(f"numpy.{method}", None, out)
+        return getattr(ops._t(a), method)(axis, keepdims)
+    return reduce
+
+
+def _spread(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def spread(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
+               keepdims: bool = False) -> Tensor:
+        _plain(f"numpy.{fn.__name__}", dtype, out)
+        return fn(a, axis, ddof, keepdims)
+    return spread
+
+
+def _cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Tensor:
+    _plain("numpy.cumsum", dtype, out)
+    return ops.cumsum(a, axis)
 
 
 def _reshape(a: Any, newshape: Any = None, order: str = "C", *, shape: Any = None) -> Tensor:
@@ -127,9 +157,10 @@ def _broadcast_to(array: Any, shape: Any) -> Tensor:
 
 
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
-    np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
-    np.amax: _reduction("max"), np.min: _reduction("min"), np.amin: _reduction("min"),
-    np.prod: ops.prod, np.var: ops.var, np.std: ops.std, np.cumsum: ops.cumsum,
+    np.sum: _summing("sum"), np.mean: _summing("mean"), np.prod: _summing("prod"),
+    np.max: _extreme("max"), np.amax: _extreme("max"), np.min: _extreme("min"),
+    np.amin: _extreme("min"), np.var: _spread(ops.var), np.std: _spread(ops.std),
+    np.cumsum: _cumsum,
     np.diff: ops.diff, np.flip: ops.flip, np.squeeze: ops.squeeze,
     np.expand_dims: ops.expand_dims, np.moveaxis: ops.moveaxis, np.ravel: _ravel,
     np.reshape: _reshape, np.transpose: _transpose, np.swapaxes: _swapaxes,
@@ -149,6 +180,10 @@ _PLAIN = {np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonze
           np.iscomplexobj, np.isrealobj, np.all, np.any, np.copy}
 
 _SIGNATURES = {f: inspect.signature(impl) for f, impl in _FUNCTIONS.items()}
+# How many positional arguments each takes: calls within that need no signature check (numpy's
+# own dispatcher has already refused missing arguments).
+_POSITIONAL = {f: sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in
+                      sig.parameters.values()) for f, sig in _SIGNATURES.items()}
 
 
 def array_function(func: Callable[..., Any], args: tuple[Any, ...],
@@ -158,6 +193,8 @@ def array_function(func: Callable[..., Any], args: tuple[Any, ...],
     if func in _PLAIN:
         return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})
     impl = _FUNCTIONS.get(func)
+    if impl is not None and not kwargs and len(args) <= _POSITIONAL[func]:
+        return impl(*args)
     if impl is None:
         raise TypeError(f"{name} has no gradient rule for Tensors (a Tensor is never silently "
                         "turned into a constant array); use t.data for a constant, or see "

@@ -110,8 +110,21 @@ def test_out_is_refused_clearly():
 
 
 def test_an_unsupported_keyword_names_the_signature():
-    with pytest.raises(TypeError, match=r"numpy\.sum on a Tensor: .*dtype"):
+    with pytest.raises(TypeError, match=r"numpy\.sum on a Tensor: .*where"):
+        np.sum(_leaf(3), where=np.array([True, False, True]))
+    with pytest.raises(TypeError, match=r"numpy\.sum on a Tensor takes no dtype"):
         np.sum(_leaf(3), dtype=np.float32)
+    with pytest.raises(TypeError, match=r"numpy\.mean on a Tensor takes no dtype"):
+        np.mean(_leaf(3), 0, np.float32)
+    with pytest.raises(TypeError, match=r"numpy\.max\(\.\.\., out=\.\.\.\)"):
+        np.max(_leaf(3), 0, np.zeros(()))
+
+
+def test_numpy_positional_order_is_kept():
+    t = _leaf(2, 3)
+    assert np.sum(t, 0, None, None, True).shape == (1, 3)
+    assert np.max(t, 1, None, True).shape == (2, 1)
+    np.testing.assert_allclose(np.var(t, 0, None, None, 1).data, np.var(t.data, 0, ddof=1))
 
 
 def test_no_gradient_functions_return_plain_arrays():

@@ -60,7 +60,7 @@ def table() -> str:
     for name in sorted(n for n in vars(ops) if not n.startswith("_")):
         fn = getattr(ops, name)
         if callable(fn) and getattr(fn, "__module__", "") == ops.__name__:
-            spell = ", ".join(sorted(set(names.get(fn, []))))
+            spell = ", ".join(sorted(set(names.get(fn, []) + names.get(name, []))))
             rows.append(f"| {name} | {_cell(fn.__doc__)} | {spell} |")
     return "\n".join(rows)
 
