@@ -32,7 +32,7 @@ _UNARY = {np.negative: rules.neg, np.exp: rules.exp, np.log: rules.log, np.sin: 
           np.tan: rules.tan, np.sinh: rules.sinh, np.cosh: rules.cosh, np.arcsin: rules.arcsin,
           np.arccos: rules.arccos, np.arctan: rules.arctan, np.arcsinh: rules.arcsinh,
           np.arccosh: rules.arccosh, np.arctanh: rules.arctanh,
-          np.positive: lambda x: x, np.reciprocal: lambda x: 1.0 / x}
+          np.positive: lambda x: x, np.reciprocal: rules.reciprocal}
 
 # Their outputs are booleans or integers: no gradient, so they run on the data.
 _PLAIN_UFUNCS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,

@@ -577,6 +577,21 @@ def _masks(m):
 
 
 @primitive
+def reciprocal(x):
+    """1 / x, ±inf at 0 without a warning (the derivative at a pole of sqrt, log, artanh)."""
+    if type(x) is float:
+        return 1.0 / x if x else math.copysign(math.inf, x)
+    with np.errstate(divide="ignore"):
+        return 1.0 / x
+
+
+@reciprocal.defvjp
+def reciprocal_vjp(g, out, x):
+    """∂(1/x) = −g·out²"""
+    return (-g * out * out,)
+
+
+@primitive
 def abs_(x):
     """|x|"""
     return _ufunc(np.abs, x, "abs")
@@ -609,7 +624,7 @@ def sqrt(x):
 @sqrt.defvjp
 def sqrt_vjp(g, out, x):
     """∂√x = g / (2·out)"""
-    return (g / (2 * out),)
+    return (g * 0.5 * reciprocal(out),)
 
 
 @primitive
@@ -633,7 +648,7 @@ def log2(x):
 @log2.defvjp
 def log2_vjp(g, out, x):
     """∂log₂ x = g / (x·ln 2)"""
-    return (g / (x * math.log(2.0)),)
+    return (g * reciprocal(x * math.log(2.0)),)
 
 
 @primitive
@@ -645,7 +660,7 @@ def log10(x):
 @log10.defvjp
 def log10_vjp(g, out, x):
     """∂log₁₀ x = g / (x·ln 10)"""
-    return (g / (x * math.log(10.0)),)
+    return (g * reciprocal(x * math.log(10.0)),)
 
 
 @primitive
@@ -657,7 +672,7 @@ def log1p(x):
 @log1p.defvjp
 def log1p_vjp(g, out, x):
     """∂ln(1 + x) = g / (1 + x)"""
-    return (g / (1 + x),)
+    return (g * reciprocal(1 + x),)
 
 
 @primitive
@@ -724,7 +739,7 @@ def arcsin(x):
 @arcsin.defvjp
 def arcsin_vjp(g, out, x):
     """∂arcsin x = g / √(1 − x²)"""
-    return (g / sqrt((1 - x) * (1 + x)),)
+    return (g * reciprocal(sqrt((1 - x) * (1 + x))),)
 
 
 @primitive
@@ -736,7 +751,7 @@ def arccos(x):
 @arccos.defvjp
 def arccos_vjp(g, out, x):
     """∂arccos x = −g / √(1 − x²)"""
-    return (-g / sqrt((1 - x) * (1 + x)),)
+    return (-g * reciprocal(sqrt((1 - x) * (1 + x))),)
 
 
 @primitive
@@ -772,7 +787,7 @@ def arccosh(x):
 @arccosh.defvjp
 def arccosh_vjp(g, out, x):
     """∂arcosh x = g / √((x − 1)(x + 1))"""
-    return (g / sqrt((x - 1) * (x + 1)),)
+    return (g * reciprocal(sqrt((x - 1) * (x + 1))),)
 
 
 @primitive
@@ -784,7 +799,7 @@ def arctanh(x):
 @arctanh.defvjp
 def arctanh_vjp(g, out, x):
     """∂artanh x = g / ((1 − x)(1 + x))"""
-    return (g / ((1 - x) * (1 + x)),)
+    return (g * reciprocal((1 - x) * (1 + x)),)
 
 
 # ---- the numpy op set: elementwise functions of several arguments --------------------------

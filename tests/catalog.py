@@ -230,6 +230,7 @@ UNARY += (
     Op("arccosh", lambda x: x.arccosh(), np.arccosh, (Domain(1.1, 4.0),),
        lambda x: (1 / np.sqrt(x ** 2 - 1),)),
     Op("arctanh", lambda x: x.arctanh(), np.arctanh, (UNIT,), lambda x: (1 / (1 - x ** 2),)),
+    Op("reciprocal", rules.reciprocal, np.reciprocal, (NONZERO,), lambda x: (-1 / x ** 2,)),
     Op("clip", lambda x: x.clip(-1.0, 1.5), lambda x: np.clip(x, -1.0, 1.5),
        (Domain(-3.0, 3.0, avoid=(-1.0, 1.5)),), lambda x: (1.0 * ((x > -1) & (x < 1.5)),)),
 )

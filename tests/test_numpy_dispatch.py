@@ -273,3 +273,23 @@ def test_value_math_style_calls():
     w = Value(0.3)
     (w.sqrt() + w.arctanh() + w.maximum(0.5)).backward()
     assert w.grad == pytest.approx(0.5 / math.sqrt(0.3) + 1 / (1 - 0.09))
+
+
+@pytest.mark.parametrize(("name", "edge", "value", "slope"), [
+    ("sqrt", 0.0, 0.0, math.inf), ("log2", 0.0, -math.inf, math.inf),
+    ("log10", 0.0, -math.inf, math.inf), ("log1p", -1.0, -math.inf, math.inf),
+    ("arcsin", 1.0, math.pi / 2, math.inf), ("arccos", -1.0, math.pi, -math.inf),
+    ("arccosh", 1.0, 0.0, math.inf), ("arctanh", 1.0, math.inf, math.inf),
+])
+def test_domain_edges_give_infinities_silently(name, edge, value, slope):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = Tensor([edge], requires_grad=True)
+        v = Value(edge)
+        out, out_v = getattr(t, name)(), getattr(v, name)()
+        out.sum().backward()
+        out_v.backward()
+    assert out.data[0] == pytest.approx(value) and out_v.data == pytest.approx(value)
+    assert t.grad[0] == slope and v.grad == slope
