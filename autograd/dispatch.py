@@ -177,7 +177,7 @@ _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
 _PLAIN = {np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero,
           np.flatnonzero, np.count_nonzero, np.isclose, np.allclose, np.array_equal,
           np.array_equiv, np.result_type, np.may_share_memory, np.shares_memory,
-          np.iscomplexobj, np.isrealobj, np.all, np.any, np.copy}
+          np.iscomplexobj, np.isrealobj, np.all, np.any}
 
 _SIGNATURES = {f: inspect.signature(impl) for f, impl in _FUNCTIONS.items()}
 # How many positional arguments each takes: calls within that need no signature check (numpy's

@@ -96,6 +96,8 @@ def test_a_function_without_a_rule_is_refused_by_name():
         np.floor(t)
     with pytest.raises(TypeError, match=r"numpy\.add\.accumulate has no gradient rule"):
         np.add.accumulate(t)
+    with pytest.raises(TypeError, match=r"numpy\.copy has no gradient rule"):
+        np.copy(t)  # a copy would silently be a constant: t.data.copy() says so
 
 
 def test_out_is_refused_clearly():
