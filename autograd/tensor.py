@@ -461,6 +461,34 @@ class Tensor(ElementwiseMethods, Node):
         """Each entry repeated along axis (numpy's repeat)."""
         return ops.repeat(self, repeats, axis)
 
+    def diff(self, n: int = 1, axis: int = -1) -> Tensor:
+        """The n-th forward difference along axis."""
+        return ops.diff(self, n, axis)
+
+    def split(self, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+        """Cut along axis into equal sections or at indices (numpy's split)."""
+        return ops.split(self, indices_or_sections, axis)
+
+    def tile(self, reps: Any) -> Tensor:
+        """Repeated reps[i] times along axis i."""
+        return ops.tile(self, reps)
+
+    def moveaxis(self, source: Any, destination: Any) -> Tensor:
+        """Axes moved from source to destination."""
+        return ops.moveaxis(self, source, destination)
+
+    def expand_dims(self, axis: Any) -> Tensor:
+        """New length-1 axes at axis."""
+        return ops.expand_dims(self, axis)
+
+    def outer(self, other: Any) -> Tensor:
+        """The outer product of the flattened tensors."""
+        return ops.outer(self, other)
+
+    def inner(self, other: Any) -> Tensor:
+        """Σ over the last axes of self·other."""
+        return ops.inner(self, other)
+
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
         """The diagonal of two axes, as the last axis."""
         return ops.diagonal(self, offset, axis1, axis2)

@@ -156,7 +156,11 @@ def test_methods_match_numpy_forward():
              (t.diagonal(1, 1, 2), x.diagonal(1, 1, 2)), (t.trace(), x.trace()),
              (t.abs(), np.abs(x)), (t.clip(-0.5, 0.2), x.clip(-0.5, 0.2)),
              (Tensor(x[:1]).squeeze(0), x[0]), (t.norm(), np.linalg.norm(x)),
-             (t.dot(np.ones(4)), x.dot(np.ones(4)))]
+             (t.dot(np.ones(4)), x.dot(np.ones(4))), (t.diff(axis=1), np.diff(x, axis=1)),
+             (t.split(2, axis=2)[1], np.split(x, 2, axis=2)[1]),
+             (t.tile((2, 1)), np.tile(x, (2, 1))),
+             (t.moveaxis(0, -1), np.moveaxis(x, 0, -1)), (t.expand_dims(1), np.expand_dims(x, 1)),
+             (t.outer(x[0, 0]), np.outer(x, x[0, 0])), (t.inner(x), np.inner(x, x))]
     for ours, theirs in pairs:
         np.testing.assert_allclose(ours.data, theirs, rtol=1e-13, atol=1e-15)
 
