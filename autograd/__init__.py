@@ -11,6 +11,20 @@ import sys
 from autograd import check, draw
 from autograd.compile import CompileError, CompileWarning, compile
 from autograd.draw.trace import trace
+from autograd.factories import (
+    arange,
+    eye,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
@@ -32,10 +46,14 @@ __all__ = [
     "Tensor",
     "Value",
     "__version__",
+    "arange",
     "compile",
     "detect_anomaly",
     "draw",
     "enable_grad",
+    "eye",
+    "full",
+    "full_like",
     "grad",
     "gradcheck",
     "hessian",
@@ -43,10 +61,18 @@ __all__ = [
     "jacobian",
     "masked_sum",
     "no_grad",
+    "ones",
+    "ones_like",
     "primitive",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
     "trace",
     "value_and_grad",
     "value_dot",
     "value_sum",
     "vjp",
+    "zeros",
+    "zeros_like",
 ]

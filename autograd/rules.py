@@ -608,3 +608,425 @@ def matmul_vjp(g, out, x, y, needs=(True, True)):
     if vy and gy is not None:
         gy = gy.reshape(gy.shape[:-1])
     return gx, gy
+
+
+# ---- the numpy op set: elementwise functions ----------------------------------------------
+# Forward passes run numpy's own function on a float or an array (so a Value and a one-entry
+# Tensor agree to the last bit); a value outside the domain is refused by name, as log does.
+
+def _ufunc(f, x, name, bad=None, what=""):
+    """f(x) for a float or an array; entries where `bad` holds raise ValueError naming f."""
+    if bad is not None and np.any(bad):
+        count = int(np.sum(bad))
+        first = np.asarray(x)[np.asarray(bad)].flat[0] if np.ndim(x) else x
+        raise ValueError(f"{name} of {what}: {count} of {np.size(x)} entries are outside "
+                         f"its domain (first {float(first)!r})")
+    with np.errstate(divide="ignore"):  # the domain's edges give ±inf silently, as log does
+        out = f(x)
+    return float(out) if type(x) is float else out
+
+
+def _sign_of(x):
+    """sign x from the raw data (−1, 0 or 1): a mask, carrying no gradient."""
+    d = data_of(x)
+    return float(np.sign(d)) if type(d) is float else np.sign(d)
+
+
+def _masks(m):
+    """A condition and its negation as multipliers: bools for a scalar, bool arrays otherwise."""
+    m = data_of(m)
+    if np.ndim(m) == 0:
+        return bool(m), not bool(m)
+    m = np.asarray(m, dtype=bool)
+    return m, ~m
+
+
+@primitive
+def reciprocal(x):
+    """1 / x, ±inf at 0 without a warning (the derivative at a pole of sqrt, log, artanh)."""
+    if type(x) is float:
+        return 1.0 / x if x else math.copysign(math.inf, x)
+    with np.errstate(divide="ignore"):
+        return 1.0 / x
+
+
+@reciprocal.defvjp
+def reciprocal_vjp(g, out, x):
+    """∂(1/x) = −g·out²"""
+    return (-g * out * out,)
+
+
+@primitive
+def sign(x):
+    """sign x ∈ {−1, 0, 1}"""
+    return _ufunc(np.sign, x, "sign")
+
+
+@sign.defvjp
+def sign_vjp(g, out, x):
+    """∂sign x = 0"""
+    return (g * 0.0,)
+
+
+@primitive
+def sqrt(x):
+    """√x (ValueError below zero)."""
+    return _ufunc(np.sqrt, x, "sqrt", np.less(x, 0), "a negative number")
+
+
+@sqrt.defvjp
+def sqrt_vjp(g, out, x):
+    """∂√x = g / (2·out)"""
+    return (g * 0.5 * reciprocal(out),)
+
+
+@primitive
+def square(x):
+    """x²"""
+    return _ufunc(np.square, x, "square")
+
+
+@square.defvjp
+def square_vjp(g, out, x):
+    """∂x² = 2·g·x"""
+    return (2 * g * x,)
+
+
+@primitive
+def log2(x):
+    """log₂ x (ValueError below zero, −inf at zero)."""
+    return _ufunc(np.log2, x, "log2", np.less(x, 0), "a negative number")
+
+
+@log2.defvjp
+def log2_vjp(g, out, x):
+    """∂log₂ x = g / (x·ln 2)"""
+    return (g * reciprocal(x * math.log(2.0)),)
+
+
+@primitive
+def log10(x):
+    """log₁₀ x (ValueError below zero, −inf at zero)."""
+    return _ufunc(np.log10, x, "log10", np.less(x, 0), "a negative number")
+
+
+@log10.defvjp
+def log10_vjp(g, out, x):
+    """∂log₁₀ x = g / (x·ln 10)"""
+    return (g * reciprocal(x * math.log(10.0)),)
+
+
+@primitive
+def log1p(x):
+    """ln(1 + x), exact for tiny x (ValueError below −1)."""
+    return _ufunc(np.log1p, x, "log1p", np.less(x, -1), "a number below -1")
+
+
+@log1p.defvjp
+def log1p_vjp(g, out, x):
+    """∂ln(1 + x) = g / (1 + x)"""
+    return (g * reciprocal(1 + x),)
+
+
+@primitive
+def expm1(x):
+    """eˣ − 1, exact for tiny x."""
+    with np.errstate(over="ignore"):
+        return _ufunc(np.expm1, x, "expm1")
+
+
+@expm1.defvjp
+def expm1_vjp(g, out, x):
+    """∂(eˣ − 1) = g·(out + 1)"""
+    return (g * (out + 1),)
+
+
+@primitive
+def tan(x):
+    """tan x"""
+    return _ufunc(np.tan, x, "tan")
+
+
+@tan.defvjp
+def tan_vjp(g, out, x):
+    """∂tan x = g·(1 + out²)"""
+    return (g * (1 + out * out),)
+
+
+@primitive
+def sinh(x):
+    """sinh x"""
+    with np.errstate(over="ignore"):
+        return _ufunc(np.sinh, x, "sinh")
+
+
+@sinh.defvjp
+def sinh_vjp(g, out, x):
+    """∂sinh x = g·cosh x"""
+    return (g * cosh(x),)
+
+
+@primitive
+def cosh(x):
+    """cosh x"""
+    with np.errstate(over="ignore"):
+        return _ufunc(np.cosh, x, "cosh")
+
+
+@cosh.defvjp
+def cosh_vjp(g, out, x):
+    """∂cosh x = g·sinh x"""
+    return (g * sinh(x),)
+
+
+def _outside_unit(x):
+    return np.greater(np.abs(x), 1)
+
+
+@primitive
+def arcsin(x):
+    """arcsin x (ValueError outside [−1, 1])."""
+    return _ufunc(np.arcsin, x, "arcsin", _outside_unit(x), "a number outside [-1, 1]")
+
+
+@arcsin.defvjp
+def arcsin_vjp(g, out, x):
+    """∂arcsin x = g / √(1 − x²)"""
+    return (g * reciprocal(sqrt((1 - x) * (1 + x))),)
+
+
+@primitive
+def arccos(x):
+    """arccos x (ValueError outside [−1, 1])."""
+    return _ufunc(np.arccos, x, "arccos", _outside_unit(x), "a number outside [-1, 1]")
+
+
+@arccos.defvjp
+def arccos_vjp(g, out, x):
+    """∂arccos x = −g / √(1 − x²)"""
+    return (-g * reciprocal(sqrt((1 - x) * (1 + x))),)
+
+
+@primitive
+def arctan(x):
+    """arctan x"""
+    return _ufunc(np.arctan, x, "arctan")
+
+
+@arctan.defvjp
+def arctan_vjp(g, out, x):
+    """∂arctan x = g / (1 + x²)"""
+    return (g / (1 + x * x),)
+
+
+@primitive
+def arcsinh(x):
+    """arsinh x"""
+    return _ufunc(np.arcsinh, x, "arcsinh")
+
+
+@arcsinh.defvjp
+def arcsinh_vjp(g, out, x):
+    """∂arsinh x = g / √(x² + 1)"""
+    return (g / sqrt(x * x + 1),)
+
+
+@primitive
+def arccosh(x):
+    """arcosh x (ValueError below 1)."""
+    return _ufunc(np.arccosh, x, "arccosh", np.less(x, 1), "a number below 1")
+
+
+@arccosh.defvjp
+def arccosh_vjp(g, out, x):
+    """∂arcosh x = g / √((x − 1)(x + 1))"""
+    return (g * reciprocal(sqrt((x - 1) * (x + 1))),)
+
+
+@primitive
+def arctanh(x):
+    """artanh x (ValueError outside [−1, 1], ±inf at ±1)."""
+    return _ufunc(np.arctanh, x, "arctanh", _outside_unit(x), "a number outside [-1, 1]")
+
+
+@arctanh.defvjp
+def arctanh_vjp(g, out, x):
+    """∂artanh x = g / ((1 − x)(1 + x))"""
+    return (g * reciprocal((1 - x) * (1 + x)),)
+
+
+# ---- the numpy op set: elementwise functions of several arguments --------------------------
+
+def _larger(x, y):
+    """1 where x > y, ½ where they tie, 0 below: who gets the gradient of max(x, y)."""
+    a, b = data_of(x), data_of(y)
+    share = np.greater(a, b) + 0.5 * np.equal(a, b)
+    return float(share) if np.ndim(share) == 0 else share
+
+
+@primitive
+def maximum(x, y):
+    """max(x, y) elementwise."""
+    if type(x) is float and type(y) is float:
+        return float(np.maximum(x, y))
+    return np.maximum(x, y)
+
+
+@maximum.defvjp
+def maximum_vjp(g, out, x, y):
+    """∂max(x, y) = (g·[x > y], g·[y > x]), ties sharing g equally (as PyTorch)"""
+    share = _larger(x, y)
+    return g * share, g * (1 - share)
+
+
+@primitive
+def minimum(x, y):
+    """min(x, y) elementwise."""
+    if type(x) is float and type(y) is float:
+        return float(np.minimum(x, y))
+    return np.minimum(x, y)
+
+
+@minimum.defvjp
+def minimum_vjp(g, out, x, y):
+    """∂min(x, y) = (g·[x < y], g·[y < x]), ties sharing g equally (as PyTorch)"""
+    share = _larger(y, x)
+    return g * share, g * (1 - share)
+
+
+@primitive
+def where(condition, x, y):
+    """x where condition holds, else y (condition is data: it carries no gradient)."""
+    if np.ndim(condition) == 0 and type(x) is float and type(y) is float:
+        return x if condition else y
+    return np.where(condition, x, y)
+
+
+@where.defvjp
+def where_vjp(g, out, condition, x, y):
+    """∂where(c, x, y) = (·, g·c, g·¬c)"""
+    yes, no = _masks(condition)
+    return None, g * yes, g * no
+
+
+@primitive
+def clip(x, lo, hi):
+    """x limited to [lo, hi] (either bound None for no limit)."""
+    out = np.clip(x, lo, hi)
+    return float(out) if type(x) is float else out
+
+
+@clip.defvjp
+def clip_vjp(g, out, x, lo, hi):
+    """∂clip(x, lo, hi) = g·[lo ≤ x ≤ hi] (the bounds included, as PyTorch)"""
+    d = data_of(x)
+    inside = np.ones(np.shape(d), dtype=bool)
+    if lo is not None:
+        inside &= np.greater_equal(d, lo)
+    if hi is not None:
+        inside &= np.less_equal(d, hi)
+    return (g * _masks(inside)[0], None, None)
+
+
+# ---- the numpy op set: reductions, scans, shapes, products -----------------------------------
+
+def _reverse(x, axis):
+    """x reversed along one axis, by indexing (so it works on arrays and nodes alike)."""
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+@primitive
+def cumsum(x, axis):
+    """Running sums of x along `axis` (an int: the caller flattens for axis=None)."""
+    return np.cumsum(x, axis=axis)
+
+
+@cumsum.defvjp
+def cumsum_vjp(g, out, x, axis):
+    """∂cumsum = the running sums of g taken from the end"""
+    return (_reverse(cumsum(_reverse(g, axis), axis), axis),)
+
+
+@primitive
+def concatenate(axis, *xs):
+    """The arrays xs joined along `axis` (first, so the arrays can follow in any number)."""
+    return np.concatenate(xs, axis=axis)
+
+
+@concatenate.defvjp
+def concatenate_vjp(g, out, axis, *xs):
+    """∂concatenate = g cut back into the pieces"""
+    grads, start = [], 0
+    for x in xs:
+        stop = start + x.shape[axis]
+        grads.append(g[(slice(None),) * axis + (slice(start, stop),)])
+        start = stop
+    return (None, *grads)
+
+
+@primitive
+def pad(x, widths, value):
+    """x surrounded by `value`: widths[i] = (before, after) entries added on axis i."""
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+@pad.defvjp
+def pad_vjp(g, out, x, widths, value):
+    """∂pad = g with the padding cut off"""
+    return (g[tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape))],)
+
+
+@primitive
+def norm(x, axis=None, keepdims=False):
+    """√Σx² over `axis`: the Euclidean (Frobenius) norm."""
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _positive_or_one(x):
+    """x where it is positive, 1 elsewhere: a safe denominator."""
+    return _unit_where(x, _mask(np.asarray(data_of(x)) <= 0))
+
+
+@norm.defvjp
+def norm_vjp(g, out, x, axis=None, keepdims=False):
+    """∂‖x‖ = g·x / ‖x‖, taken as 0 where ‖x‖ = 0 (as PyTorch)"""
+    return (_kept(g, x, axis, keepdims) * x / _positive_or_one(_kept(out, x, axis, keepdims)),)
+
+
+def _einsum_parts(subscripts: str, n: int) -> tuple[list[str], str]:
+    """The subscripts of the n operands and of the output (implicit form made explicit)."""
+    spec = subscripts.replace(" ", "")
+    inputs, arrow, output = spec.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != n or not all(t.isalpha() or not t for t in terms + [output]):
+        raise ValueError(f"einsum subscripts {subscripts!r} are not letters for each of the {n} "
+                         "operands (ellipsis '...' is not supported)")
+    if any(len(set(t)) != len(t) for t in terms):
+        raise ValueError(f"einsum subscripts {subscripts!r} repeat a letter within one operand "
+                         "(a diagonal); take np.diagonal first")
+    if not arrow:
+        letters = "".join(terms)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return terms, output
+
+
+@primitive
+def einsum(subscripts, *xs):
+    """Σ over the repeated letters of the product of xs, as numpy's einsum."""
+    terms, output = _einsum_parts(subscripts, len(xs))
+    return np.einsum(",".join(terms) + "->" + output, *xs)
+
+
+@einsum.defvjp
+def einsum_vjp(g, out, subscripts, *xs):
+    """∂einsum: for operand i, the einsum of g with the other operands onto i's letters"""
+    terms, output = _einsum_parts(subscripts, len(xs))
+    grads = [None]
+    for i, (term, x) in enumerate(zip(terms, xs)):
+        others = [(t, o) for j, (t, o) in enumerate(zip(terms, xs)) if j != i]
+        known = output + "".join(t for t, _ in others)
+        # Letters only x has, summed away in the output: ones of their length bring them back.
+        alone = [(c, np.ones(x.shape[term.index(c)])) for c in term if c not in known]
+        parts = [(output, g), *others, *alone]
+        grads.append(einsum(",".join(t for t, _ in parts) + "->" + term, *(a for _, a in parts)))
+    return tuple(grads)

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import rules
+from autograd import ops, rules
 from autograd.graph import Node, backprop, owned
+from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply
 
 _new = object.__new__
@@ -93,7 +94,7 @@ def _shape_of(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, (Tensor, np.ndarray)) else ()
 
 
-class Tensor(Node):
+class Tensor(ElementwiseMethods, Node):
     """An n-dimensional array in the computation graph (float64 unless given float32).
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True)
@@ -103,8 +104,22 @@ class Tensor(Node):
 
     __slots__ = ()
     _shaped = True
-    # numpy hands `ndarray + Tensor` to Tensor.__radd__ instead of looping over entries.
-    __array_ufunc__ = None
+    # Above ndarray's, so numpy defers to the Tensor in mixed operations.
+    __array_priority__ = 1000.0
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy ufuncs (np.exp(t), ndarray + t) recorded through the rule table."""
+        # Fast path: `ndarray @ t` and the like go straight to the reflected operator, as
+        # quickly as before numpy dispatch (x @ W.T with x an array runs once per batch).
+        if len(inputs) == 2 and inputs[1] is self and not kwargs and method == "__call__":
+            reflected = _REFLECTED.get(ufunc)
+            if reflected is not None and type(inputs[0]) is np.ndarray:
+                return reflected(self, inputs[0])
+        return _dispatch().array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """numpy functions (np.sum(t), np.dot(a, t)) recorded through the rule table."""
+        return _dispatch().array_function(func, args, kwargs)
 
     def __init__(self, data: Any, requires_grad: bool = False, *, dtype: Any = None,
                  label: str = "") -> None:
@@ -439,6 +454,113 @@ class Tensor(Node):
         """Forget the accumulated gradient (`.grad = None`)."""
         self.grad = None
 
+    # ---- the numpy op set as methods (autograd.ops); elementwise ones come from the mixin ----
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Σ(x − mean)² / (n − ddof) over axis."""
+        return ops.var(self, axis, ddof, keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """√var over axis."""
+        return ops.std(self, axis, ddof, keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Π over axis (exact where entries are zero)."""
+        return ops.prod(self, axis, keepdims)
+
+    def cumsum(self, axis: Any = None) -> Tensor:
+        """Running sums along axis (flattened when None)."""
+        return ops.cumsum(self, axis)
+
+    def flip(self, axis: Any = None) -> Tensor:
+        """Reversed along axis (all axes when None)."""
+        return ops.flip(self, axis)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """Length-1 axes removed."""
+        return ops.squeeze(self, axis)
+
+    def flatten(self) -> Tensor:
+        """One axis, C order."""
+        return ops.flatten(self)
+
+    ravel = flatten
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Tensor:
+        """Each entry repeated along axis (numpy's repeat)."""
+        return ops.repeat(self, repeats, axis)
+
+    def diff(self, n: int = 1, axis: int = -1) -> Tensor:
+        """The n-th forward difference along axis."""
+        return ops.diff(self, n, axis)
+
+    def split(self, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
+        """Cut along axis into equal sections or at indices (numpy's split)."""
+        return ops.split(self, indices_or_sections, axis)
+
+    def tile(self, reps: Any) -> Tensor:
+        """Repeated reps[i] times along axis i."""
+        return ops.tile(self, reps)
+
+    def moveaxis(self, source: Any, destination: Any) -> Tensor:
+        """Axes moved from source to destination."""
+        return ops.moveaxis(self, source, destination)
+
+    def expand_dims(self, axis: Any) -> Tensor:
+        """New length-1 axes at axis."""
+        return ops.expand_dims(self, axis)
+
+    def outer(self, other: Any) -> Tensor:
+        """The outer product of the flattened tensors."""
+        return ops.outer(self, other)
+
+    def inner(self, other: Any) -> Tensor:
+        """Σ over the last axes of self·other."""
+        return ops.inner(self, other)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """The diagonal of two axes, as the last axis."""
+        return ops.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """Σ of the diagonal."""
+        return ops.matrix_trace(self, offset, axis1, axis2)
+
+    def dot(self, other: Any) -> Tensor:
+        """numpy's dot product."""
+        return ops.dot(self, other)
+
+    def norm(self, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """‖x‖ (Euclidean by default), as np.linalg.norm."""
+        return ops.norm(self, ord, axis, keepdims)
+
+    def argmax(self, axis: int | None = None) -> Any:
+        """The position of the largest entry (flat when axis is None): data, no gradient."""
+        return self.data.argmax(axis)
+
+    def argmin(self, axis: int | None = None) -> Any:
+        """The position of the smallest entry (flat when axis is None): data, no gradient."""
+        return self.data.argmin(axis)
+
+    def tolist(self) -> Any:
+        """The entries as (nested) Python lists of floats."""
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self._one("float"))
+
+    def __int__(self) -> int:
+        return int(self._one("int"))
+
+    def __bool__(self) -> bool:
+        return bool(self._one("bool"))
+
+    def _one(self, what: str) -> Any:
+        if self.data.size != 1:
+            raise ValueError(f"{what}() of a tensor with {self.data.size} entries (shape "
+                             f"{self.shape}) is ambiguous: only one-entry tensors convert")
+        return self.data.reshape(())
+
 
 def _compared(other: Any) -> Any:
     """The other side of == or != as numpy compares it."""
@@ -483,3 +605,14 @@ def _index(index: Any) -> Any:
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+_REFLECTED = {np.add: Tensor.__radd__, np.subtract: Tensor.__rsub__,
+              np.multiply: Tensor.__rmul__, np.true_divide: Tensor.__rtruediv__,
+              np.power: Tensor.__rpow__, np.matmul: Tensor.__rmatmul__}
+
+
+def _dispatch() -> Any:
+    """The numpy dispatch tables (imported on first use: they import this module)."""
+    from autograd import dispatch
+    return dispatch

@@ -9,6 +9,7 @@ import numpy as np
 
 from autograd import rules
 from autograd.graph import Node, backprop
+from autograd.methods import ElementwiseMethods
 from autograd.primitive import apply2
 
 _new = object.__new__
@@ -40,7 +41,7 @@ def _past_range(x: int, who: str) -> str:
     return f"{who}: the int {str(x)[:12]}… ({len(str(abs(x)))} digits) is past the float range"
 
 
-class Value(Node):
+class Value(ElementwiseMethods, Node):
     """A scalar in the computation graph: `.data` is a float, `.grad` is dL/d(this) after
     `backward()`.
 
@@ -136,6 +137,14 @@ class Value(Node):
 
     def __float__(self) -> float:
         return self.data
+
+    def item(self) -> float:
+        """The value as a float (as Tensor.item)."""
+        return self.data
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        # A rounded value is a step function of the data: no gradient, a plain number.
+        return round(self.data, ndigits)
 
     # ---- functions ----
 

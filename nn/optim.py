@@ -6,13 +6,16 @@ per mini-batch, so it works in place on preallocated buffers and allocates nothi
 Parameters whose `.grad` is None (they took no part in the loss) are left alone.
 
 L2 weight decay adds `weight_decay * p` to each gradient before the update (the gradient of
-(weight_decay / 2) ‖p‖²), as PyTorch's `weight_decay` does.
+(weight_decay / 2) ‖p‖²), as PyTorch's `weight_decay` does. Parameters come in groups, as in
+PyTorch: `SGD([{"params": weights, "weight_decay": 1e-4}, {"params": biases}], lr=0.1)` decays
+the weights only; each group may set its own lr and weight_decay (and momentum, betas, eps),
+and `opt.param_groups[i]["lr"]` may be changed between steps.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,27 +23,75 @@ import numpy as np
 from autograd import Tensor
 
 
-class Optimizer:
-    """The shared part: a checked parameter list, a learning rate, zero_grad."""
+def _setting(name: str) -> property:
+    """An optimizer setting as an attribute: read when every group has the same value, and
+    written to every group (checked), as a schedule between steps does."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0) -> None:
-        self.params = _checked_params(params, type(self).__name__)
-        self.lr = _checked_number(lr, "lr", type(self).__name__)
-        self.weight_decay = _checked_number(weight_decay, "weight_decay", type(self).__name__)
+    def read(self: Optimizer) -> Any:
+        values = [g[name] for g in self.param_groups]
+        if any(v != values[0] for v in values[1:]):
+            raise AttributeError(f"the parameter groups have different values of {name} "
+                                 f"{values}: read opt.param_groups[i][{name!r}]")
+        return values[0]
+
+    def write(self: Optimizer, value: Any) -> None:
+        for group in self.param_groups:
+            previous, group[name] = group[name], value
+            try:
+                self._check_group(group)
+            except (TypeError, ValueError):
+                group[name] = previous
+                raise
+
+    return property(read, write, doc=f"The {name} of every parameter group.")
+
+
+class Optimizer:
+    """The shared part: parameter groups (PyTorch's format), their checked settings, zero_grad.
+
+    `params` is an iterable of Tensors, or of groups `{"params": [...], "lr": ..., ...}`; a
+    setting a group leaves out takes the optimizer's argument. `opt.param_groups[i]["lr"]`
+    may be changed between steps (a learning-rate schedule).
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        who = type(self).__name__
+        self.param_groups = _checked_groups(params, defaults, who)
+        self.params = _checked_params([p for g in self.param_groups for p in g["params"]], who)
+        for group in self.param_groups:
+            self._check_group(group)
         # One scratch array per parameter: the step's temporaries live here, not in new arrays.
         self._scratch = [np.empty_like(p.data) for p in self.params]
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Every setting of a group checked (again at each step: a schedule may change them)."""
+        who = type(self).__name__
+        for name in ("lr", "weight_decay"):
+            group[name] = _checked_number(group[name], name, who)
+
+    def _groups(self) -> Iterator[tuple[dict[str, Any], int, list[Tensor]]]:
+        """Each group (checked), the flat index of its first parameter, and its parameters."""
+        start = 0
+        for group in self.param_groups:
+            self._check_group(group)
+            yield group, start, group["params"]
+            start += len(group["params"])
+
+    lr = _setting("lr")
+    weight_decay = _setting("weight_decay")
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (`p.grad = None`) before the next backward."""
         for p in self.params:
             p.grad = None
 
-    def _gradient(self, p: Tensor, g: Any, scratch: np.ndarray) -> np.ndarray:
-        """The gradient the update uses: p.grad, plus weight_decay · p when decay is on."""
+    @staticmethod
+    def _gradient(p: Tensor, g: Any, scratch: np.ndarray, decay: float) -> np.ndarray:
+        """The gradient the update uses: p.grad, plus decay · p when decay is on."""
         if type(g) is not np.ndarray:
             g = _as_ndarray(g)
-        if self.weight_decay:
-            np.multiply(p.data, self.weight_decay, out=scratch)
+        if decay:
+            np.multiply(p.data, decay, out=scratch)
             scratch += g
             return scratch
         return g
@@ -49,105 +100,169 @@ class Optimizer:
 class SGD(Optimizer):
     """p ← p − lr · v, with v = g (plain) or v ← momentum · v + g (heavy ball, as PyTorch)."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay)
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+        self._velocity: list[np.ndarray | None] = [None] * len(self.params)
+        # Per group: the flat index of its first parameter, and (parameter, scratch) pairs.
+        self._starts = [start for _, start, _ in self._groups()]
+        self._pairs = [list(zip(ps, self._scratch[start:start + len(ps)]))
+                       for _, start, ps in self._groups()]
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        momentum = group["momentum"]
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating)):
             raise TypeError(f"SGD momentum must be a number, got {type(momentum).__name__}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
-        self.momentum = float(momentum)
-        self._velocity: list[np.ndarray | None] = [None] * len(self.params)
+        group["momentum"] = float(momentum)
+
+    momentum = _setting("momentum")
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
-        if self.momentum or self.weight_decay:
-            self._step_with_extras()
-            return
-        # The document's update, the hot path: two in-place ufuncs per parameter.
-        lr = self.lr
-        for p, buf in zip(self.params, self._scratch):
-            g = p.grad
-            if g is not None:
-                np.multiply(g if type(g) is np.ndarray else _as_ndarray(g), lr, out=buf)
-                p.data -= buf
+        for group, start, pairs in zip(self.param_groups, self._starts, self._pairs):
+            lr = group["lr"]
+            # Settings are checked when they are not plain: a schedule may have changed them.
+            if group["momentum"] or group["weight_decay"] or not (
+                    type(lr) is float and 0.0 <= lr < math.inf):
+                self._check_group(group)
+                if group["momentum"] or group["weight_decay"]:
+                    self._step_with_extras(group, start, group["params"])
+                    continue
+                lr = group["lr"]
+            # The document's update, the hot path: two in-place ufuncs per parameter.
+            for p, buf in pairs:
+                g = p.grad
+                if g is not None:
+                    np.multiply(g if type(g) is np.ndarray else _as_ndarray(g), lr, out=buf)
+                    p.data -= buf
 
-    def _step_with_extras(self) -> None:
-        lr = self.lr
-        for i, (p, buf) in enumerate(zip(self.params, self._scratch)):
+    def _step_with_extras(self, group: dict[str, Any], start: int, params: list[Tensor]
+                          ) -> None:
+        lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+        for i, p in enumerate(params, start):
             if p.grad is None:
                 continue
-            g = self._gradient(p, p.grad, buf)
-            if self.momentum:
-                g = self._momentum(i, g)
+            buf = self._scratch[i]
+            g = self._gradient(p, p.grad, buf, decay)
+            if momentum:
+                g = self._momentum(i, g, momentum)
             np.multiply(g, lr, out=buf)
             p.data -= buf
 
-    def _momentum(self, i: int, g: np.ndarray) -> np.ndarray:
+    def _momentum(self, i: int, g: np.ndarray, momentum: float) -> np.ndarray:
         v = self._velocity[i]
         if v is None:
             # The first step starts the velocity at the gradient itself (PyTorch's convention).
             v = self._velocity[i] = np.array(g, dtype=self.params[i].data.dtype)
         else:
-            v *= self.momentum
+            v *= momentum
             v += g
         return v
 
     def __repr__(self) -> str:
-        return (f"SGD(lr={self.lr}, momentum={self.momentum}, "
-                f"weight_decay={self.weight_decay})")
+        groups = "; ".join(f"lr={g['lr']}, momentum={g['momentum']}, "
+                           f"weight_decay={g['weight_decay']}" for g in self.param_groups)
+        return f"SGD({groups})"
 
 
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015) with bias correction; L2 decay is added to the gradient."""
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr, weight_decay)
-        b1, b2 = _checked_betas(betas)
-        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)):
-            raise TypeError(f"Adam eps must be a number, got {type(eps).__name__}")
-        if not (eps > 0 and math.isfinite(eps)):
-            raise ValueError(f"Adam eps must be a positive number, got {eps!r}")
-        self.betas = (b1, b2)
-        self.eps = float(eps)
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
+                                  "weight_decay": weight_decay})
         self._m = [np.zeros_like(p.data) for p in self.params]
         self._v = [np.zeros_like(p.data) for p in self.params]
         self._t = [0] * len(self.params)
         # A second buffer: with weight decay on, the gradient itself lives in the first.
         self._tmp = [np.empty_like(p.data) for p in self.params]
 
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        group["betas"] = _checked_betas(group["betas"])
+        eps = group["eps"]
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)):
+            raise TypeError(f"Adam eps must be a number, got {type(eps).__name__}")
+        if not (eps > 0 and math.isfinite(eps)):
+            raise ValueError(f"Adam eps must be a positive number, got {eps!r}")
+        group["eps"] = float(eps)
+
+    betas = _setting("betas")
+    eps = _setting("eps")
+
     def step(self) -> None:
         """m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·m̂ / (√v̂ + eps)."""
-        b1, b2 = self.betas
-        for i, (p, buf) in enumerate(zip(self.params, self._scratch)):
-            if p.grad is None:
-                continue
-            g = self._gradient(p, p.grad, buf)
-            m, v, tmp = self._m[i], self._v[i], self._tmp[i]
-            self._t[i] = t = self._t[i] + 1
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=tmp)
-            v *= b2
-            np.multiply(g, g, out=tmp)
-            v += np.multiply(tmp, 1 - b2, out=tmp)
-            # lr·m̂ / (√v̂ + eps), with m̂ = m / (1 − β₁ᵗ) and v̂ = v / (1 − β₂ᵗ)
-            np.sqrt(v, out=tmp)
-            tmp /= math.sqrt(1 - b2 ** t)
-            tmp += self.eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= self.lr / (1 - b1 ** t)
-            p.data -= tmp
+        for group, start, params in self._groups():
+            for i, p in enumerate(params, start):
+                if p.grad is not None:
+                    self._update(i, p, group)
+
+    def _update(self, i: int, p: Tensor, group: dict[str, Any]) -> None:
+        b1, b2 = group["betas"]
+        g = self._gradient(p, p.grad, self._scratch[i], group["weight_decay"])
+        m, v, tmp = self._m[i], self._v[i], self._tmp[i]
+        self._t[i] = t = self._t[i] + 1
+        m *= b1
+        m += np.multiply(g, 1 - b1, out=tmp)
+        v *= b2
+        np.multiply(g, g, out=tmp)
+        v += np.multiply(tmp, 1 - b2, out=tmp)
+        # lr·m̂ / (√v̂ + eps), with m̂ = m / (1 − β₁ᵗ) and v̂ = v / (1 − β₂ᵗ)
+        np.sqrt(v, out=tmp)
+        tmp /= math.sqrt(1 - b2 ** t)
+        tmp += group["eps"]
+        np.divide(m, tmp, out=tmp)
+        tmp *= group["lr"] / (1 - b1 ** t)
+        p.data -= tmp
 
     def __repr__(self) -> str:
-        return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
-                f"weight_decay={self.weight_decay})")
+        groups = "; ".join(f"lr={g['lr']}, betas={g['betas']}, eps={g['eps']}, "
+                           f"weight_decay={g['weight_decay']}" for g in self.param_groups)
+        return f"Adam({groups})"
 
 
 def _as_ndarray(g: Any) -> np.ndarray:
     """A gradient as an ndarray (it is a Tensor after a backward with create_graph=True)."""
     return np.asarray(g.data if isinstance(g, Tensor) else g)
+
+
+def _checked_groups(params: Iterable[Any], defaults: dict[str, Any], who: str
+                    ) -> list[dict[str, Any]]:
+    """The parameter groups: one group of all params, or the given dicts with defaults filled."""
+    if hasattr(params, "parameters") and callable(params.parameters):
+        raise TypeError(f"{who} takes the parameters, not the model: {who}(model.parameters(), "
+                        "...)")
+    try:
+        items = list(params)
+    except TypeError:
+        raise TypeError(f"{who} needs an iterable of Tensors or of parameter groups, got "
+                        f"{type(params).__name__}") from None
+    if not items or not all(isinstance(g, dict) for g in items):
+        if any(isinstance(g, dict) for g in items):
+            raise TypeError(f"{who} got a mix of Tensors and parameter groups: give a list of "
+                            "groups ({'params': [...]}) or a list of Tensors")
+        return [{"params": items, **defaults}]
+    return [_checked_group(g, i, defaults, who) for i, g in enumerate(items)]
+
+
+def _checked_group(group: dict[str, Any], i: int, defaults: dict[str, Any], who: str
+                   ) -> dict[str, Any]:
+    if "params" not in group:
+        raise ValueError(f"{who} parameter group {i} has no 'params' entry")
+    unknown = set(group) - {"params"} - set(defaults)
+    if unknown:
+        raise ValueError(f"{who} parameter group {i} has unknown settings {sorted(unknown)}; "
+                         f"a group may set {sorted(defaults)}")
+    params = group["params"]
+    params = [params] if isinstance(params, Tensor) else list(params)
+    if not params:
+        raise ValueError(f"{who} parameter group {i} is empty")
+    return {**defaults, **group, "params": params}
 
 
 def _checked_params(params: Iterable[Tensor], who: str) -> list[Tensor]:

@@ -153,6 +153,9 @@ SHARED_NAMES = {
     "backprop": "the engine's driver (graph) and the document's δ recursion (nn.delta)",
     "_rule": "a node's rule applied, in the driver and in the culprit finder",
 }
+# autograd.ops gives each numpy function numpy's signature and calls the primitive of the same
+# name in autograd.rules: one op, two layers of it.
+OPS_OVER_RULES = ("autograd/ops.py", "autograd/rules.py")
 
 
 def test_no_two_modules_give_one_name_to_different_functions():
@@ -162,7 +165,8 @@ def test_no_two_modules_give_one_name_to_different_functions():
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 where.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
     twice = {name: paths for name, paths in where.items()
-             if len(paths) > 1 and name not in SHARED_NAMES}
+             if len(paths) > 1 and name not in SHARED_NAMES
+             and sorted(paths) != sorted(OPS_OVER_RULES)}
     assert twice == {}
 
 

@@ -105,12 +105,12 @@ def prepared(nodes: Sequence[Node], dtype: Any = None) -> Iterator[None]:
 
 # ---- outputs ------------------------------------------------------------------------------
 
-def flatten(out: Any) -> np.ndarray:
+def flat_entries(out: Any) -> np.ndarray:
     """An output (node, number, array, or a list of them) as one float64 vector."""
     if isinstance(out, (list, tuple)):
         if not out:
             raise TypeError("f returned an empty sequence; a gradient check needs outputs")
-        return np.concatenate([flatten(o) for o in out])
+        return np.concatenate([flat_entries(o) for o in out])
     data = out.data if isinstance(out, Node) else out
     if isinstance(data, (bool, np.bool_)) or not isinstance(data, (Real, np.ndarray)):
         raise TypeError(f"f returned a {type(out).__name__}; a gradient check needs a Value, "
@@ -137,7 +137,7 @@ def analytic_jacobian(f: Callable[..., Any], nodes: Sequence[Node]) -> tuple[Any
 def _seeds(part: Any) -> Iterator[Any]:
     """One-hot output gradients, one per entry of `part`."""
     if isinstance(part, Value) or not isinstance(part, Tensor):
-        yield from [1.0] * max(1, flatten(part).size)
+        yield from [1.0] * max(1, flat_entries(part).size)
         return
     for k in range(part.data.size):
         seed = np.zeros(part.data.shape, dtype=part.data.dtype)
@@ -156,7 +156,7 @@ def evaluator(f: Callable[..., Any], nodes: Sequence[Node]) -> Evaluate:
 
     def evaluate() -> np.ndarray:
         with no_grad():
-            return flatten(f(*nodes))
+            return flat_entries(f(*nodes))
 
     return evaluate
 

@@ -68,7 +68,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--activation", choices=ACTIVATIONS, help="hidden activation (sigmoid)")
     p.add_argument("--init", choices=INITS, help="weight initialiser (document: normal)")
     p.add_argument("--weight-decay", type=float, metavar="L2",
-                   help="L2 decay added to each gradient, weight_decay * p (document: 0)")
+                   help="L2 decay of the weights, weight_decay * w added to their gradient; "
+                        "biases are not decayed (document: 0)")
     p.add_argument("--seed", type=int, default=0,
                    help="seeds the weights and the shuffling: same seed, same weights (0)")
     p.add_argument("--train-limit", type=int, metavar="N",
@@ -224,11 +225,21 @@ def build_model(cfg: dict[str, Any]) -> tuple[Any, Any]:
     output = LOSSES[cfg["loss"]].output_activation(cfg["activation"])
     model = MLP(cfg["sizes"], activation=cfg["activation"], output_activation=output,
                 init=cfg["init"], seed=cfg["seed"], dtype=cfg.get("dtype", "float64"))
-    params, lr, decay = model.parameters(), cfg["lr"], cfg["weight_decay"]
+    lr, decay = cfg["lr"], cfg["weight_decay"]
+    params = weight_decay_groups(model.parameters(), decay)
     if cfg["optimizer"] == "adam":
         return model, Adam(params, lr=lr, weight_decay=decay)
     momentum = MOMENTUM if cfg["optimizer"] == "momentum" else 0.0
     return model, SGD(params, lr=lr, momentum=momentum, weight_decay=decay)
+
+
+def weight_decay_groups(params: Any, decay: float) -> list[dict[str, Any]]:
+    """Two parameter groups: weights (two or more axes) decayed, biases not, as in Nielsen's
+    network2, whose L2 term λ/(2n) Σw² sums over the weights only."""
+    params = list(params)
+    groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": decay},
+              {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
 
 
 def _summary(history: Any) -> None:

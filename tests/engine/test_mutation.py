@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, primitive, rules
+from nn import primitives as primitives_module
 from tests.witnesses.mutation import (
     FACTOR,
     Swapped,
@@ -36,10 +37,24 @@ def _caught(p, rule, ws: tuple[Witness, ...]) -> list[str]:
         return [f"{w.name}: {r}" for w in ws if (r := w.run())]
 
 
+def _only_zeros(p, ws: tuple[Witness, ...]) -> bool:
+    """Whether every gradient p's rule returns during the witnesses is zero."""
+    rule, nonzero = p.vjp, []
+
+    def watched(*args, **kwargs):
+        grads = rule(*args, **kwargs)
+        nonzero.extend(np.any(getattr(g, "data", g)) for g in grads if g is not None)
+        return grads
+
+    _caught(p, watched, ws)
+    return not any(nonzero)
+
+
 def test_the_walk_finds_the_rule_table():
     found = set(primitives().values())
-    for name in ("add", "mul", "power", "matmul", "linear", "stack", "sum_n", "_log_base"):
+    for name in ("add", "mul", "power", "matmul", "stack", "sum_n", "_log_base"):
         assert getattr(rules, name) in found
+    assert primitives_module.linear in found  # nn's own primitive, made with the public API
 
 
 @pytest.mark.parametrize("witness", witnesses(), ids=[w.name for w in witnesses()])
@@ -58,6 +73,9 @@ def test_a_rule_scaled_by_one_part_in_a_thousand_is_caught(name):
     p = primitives()[name]
     ws = coverage()[name]
     assert ws, f"no witness runs the rule of primitive {name}"
+    if _only_zeros(p, ws):
+        pytest.skip(f"{name}'s gradient is 0 wherever the witnesses run it (sign, a step): "
+                    "scaling it changes nothing, so the mutant is the rule itself")
     assert _caught(p, scaled(p.vjp), ws), (
         f"the rule of {name} with its gradients scaled by {FACTOR} passed every witness "
         f"that runs it: {[w.name for w in ws]}")

@@ -166,7 +166,7 @@ def test_tensor_broadcast_pair_gradient(op, data, pair, seed):
 @FEWER
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_tensor_array_op_gradient(op, data, seed):
-    shape = data.draw(shapes())
+    shape = data.draw(shapes(min_side=op.min_side))
     x = data.draw(arrays_in(op.domain, shape, distinct=op.distinct))
     p = data.draw(op.params(shape))
     t = Tensor(x, requires_grad=True)
@@ -201,7 +201,7 @@ def test_tensor_matmul_gradient(data, pair, seed):
 def test_create_graph_gives_the_same_first_gradient(op, data, seed):
     """Under create_graph every rule runs on Tensors instead of arrays: same numbers, and a
     gradient that is itself a Tensor in the graph."""
-    shape = data.draw(shapes())
+    shape = data.draw(shapes(min_side=getattr(op, "min_side", 1)))
     domain = getattr(op, "domain", None) or op.domains[0]
     x = data.draw(arrays_in(domain, shape, distinct=getattr(op, "distinct", False)))
     p = data.draw(op.params(shape)) if isinstance(op, ArrayOp) else None

@@ -134,6 +134,7 @@ class ArrayOp:
     params: Callable[[tuple[int, ...]], st.SearchStrategy]
     domain: Domain = WIDE
     distinct: bool = False  # entries drawn distinct, where ties make the op non-differentiable
+    min_side: int = 1  # 2 where an axis of one entry is degenerate (var: no spread)
 
 
 @cache
@@ -200,6 +201,193 @@ ARRAY_OPS = (
     ArrayOp("getitem", lambda t, p: t[p], lambda a, p: a[p], indices),
 )
 
+# ---- the numpy op set ------------------------------------------------------------------------
+# The same ops as numpy spells them: methods on Values and Tensors, rules in the one table.
+
+UNIT = Domain(-0.9, 0.9)
+LOW, HIGH = Domain(-3.0, -0.1), Domain(0.1, 3.0)
+
+UNARY += (
+    Op("abs", lambda x: abs(x), np.abs, (NONZERO,), lambda x: (np.sign(x),)),
+    Op("sign", lambda x: x.sign() * x, lambda x: np.sign(x) * x, (NONZERO,),
+       lambda x: (np.sign(x),)),
+    Op("sqrt()", lambda x: x.sqrt(), np.sqrt, (POSITIVE,), lambda x: (0.5 / np.sqrt(x),)),
+    Op("square()", lambda x: x.square(), np.square, (WIDE,), lambda x: (2 * x,)),
+    Op("log2", lambda x: x.log2(), np.log2, (POSITIVE,), lambda x: (1 / (x * np.log(2)),)),
+    Op("log10", lambda x: x.log10(), np.log10, (POSITIVE,), lambda x: (1 / (x * np.log(10)),)),
+    Op("log1p", lambda x: x.log1p(), np.log1p, (Domain(-0.9, 3.0),), lambda x: (1 / (1 + x),)),
+    Op("expm1", lambda x: x.expm1(), np.expm1, (WIDE,), lambda x: (np.exp(x),)),
+    Op("tan", lambda x: x.tan(), np.tan, (Domain(-1.3, 1.3),),
+       lambda x: (1 / np.cos(x) ** 2,)),
+    Op("sinh", lambda x: x.sinh(), np.sinh, (WIDE,), lambda x: (np.cosh(x),)),
+    Op("cosh", lambda x: x.cosh(), np.cosh, (WIDE,), lambda x: (np.sinh(x),)),
+    Op("arcsin", lambda x: x.arcsin(), np.arcsin, (UNIT,),
+       lambda x: (1 / np.sqrt(1 - x ** 2),)),
+    Op("arccos", lambda x: x.arccos(), np.arccos, (UNIT,),
+       lambda x: (-1 / np.sqrt(1 - x ** 2),)),
+    Op("arctan", lambda x: x.arctan(), np.arctan, (WIDE,), lambda x: (1 / (1 + x ** 2),)),
+    Op("arcsinh", lambda x: x.arcsinh(), np.arcsinh, (WIDE,),
+       lambda x: (1 / np.sqrt(x ** 2 + 1),)),
+    Op("arccosh", lambda x: x.arccosh(), np.arccosh, (Domain(1.1, 4.0),),
+       lambda x: (1 / np.sqrt(x ** 2 - 1),)),
+    Op("arctanh", lambda x: x.arctanh(), np.arctanh, (UNIT,), lambda x: (1 / (1 - x ** 2),)),
+    Op("reciprocal", rules.reciprocal, np.reciprocal, (NONZERO,), lambda x: (-1 / x ** 2,)),
+    Op("clip", lambda x: x.clip(-1.0, 1.5), lambda x: np.clip(x, -1.0, 1.5),
+       (Domain(-3.0, 3.0, avoid=(-1.0, 1.5)),), lambda x: (1.0 * ((x > -1) & (x < 1.5)),)),
+)
+
+
+def _where(x: Any, y: Any) -> Any:
+    cond = getattr(x, "data", x) > 0.5
+    return rules.where(cond, x, y)
+
+
+BINARY += (
+    # Operands drawn from disjoint intervals, one entry per winner: a near-tie would put a
+    # kink inside the finite difference. (rules.maximum rather than x.maximum(y): x may be
+    # the constant operand, a float.)
+    Op("maximum", rules.maximum, np.maximum, (HIGH, LOW),
+       lambda x, y: (np.ones_like(x * y), np.zeros_like(x * y))),
+    Op("maximum, y wins", rules.maximum, np.maximum, (LOW, HIGH),
+       lambda x, y: (np.zeros_like(x * y), np.ones_like(x * y))),
+    Op("minimum", rules.minimum, np.minimum, (LOW, HIGH),
+       lambda x, y: (np.ones_like(x * y), np.zeros_like(x * y))),
+    Op("minimum, y wins", rules.minimum, np.minimum, (HIGH, LOW),
+       lambda x, y: (np.zeros_like(x * y), np.ones_like(x * y))),
+    Op("where", _where, lambda x, y: np.where(x > 0.5, x, y),
+       (Domain(-3.0, 3.0, avoid=(0.5,)), WIDE),
+       lambda x, y: (1.0 * (x > 0.5) + 0 * y, 1.0 * (x <= 0.5) + 0 * y)),
+)
+
+
+@cache
+def _one_axis_or_none(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.one_of(st.none(), _one_axis(shape))
+
+
+@cache
+def _new_axis(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.integers(-len(shape) - 1, len(shape))
+
+
+@cache
+def _move(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.tuples(_one_axis(shape), _one_axis(shape))
+
+
+@cache
+def _repeats(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.tuples(st.integers(1, 3), _one_axis_or_none(shape))
+
+
+@cache
+def _reps(shape: tuple[int, ...]) -> st.SearchStrategy:
+    return st.lists(st.integers(1, 3), min_size=1, max_size=len(shape) + 1).map(tuple)
+
+
+@cache
+def _widths(shape: tuple[int, ...]) -> st.SearchStrategy:
+    pair = st.tuples(st.integers(0, 2), st.integers(0, 2))
+    return st.lists(pair, min_size=len(shape), max_size=len(shape)).map(tuple)
+
+
+@cache
+def _sections(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """(sections, axis) with sections dividing the axis: 1 or the axis length."""
+    return _one_axis(shape).flatmap(
+        lambda a: st.tuples(st.sampled_from(sorted({1, shape[a]})), st.just(a)))
+
+
+@cache
+def _offset(shape: tuple[int, ...]) -> st.SearchStrategy:
+    n = math.prod(shape)
+    return st.integers(-n + 1, n - 1)
+
+
+@cache
+def _spread(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """(axis, ddof, keepdims) for var and std, with more entries than ddof on the axes."""
+    return st.tuples(axes(len(shape)), st.sampled_from([0, 1]), st.booleans())
+
+
+ARRAY_OPS += (
+    ArrayOp("var", lambda t, p: t.var(*p), lambda a, p: np.var(a, p[0], ddof=p[1],
+                                                               keepdims=p[2]),
+            _spread, min_side=2),
+    ArrayOp("std", lambda t, p: t.std(*p), lambda a, p: np.std(a, p[0], ddof=p[1],
+                                                               keepdims=p[2]),
+            _spread, distinct=True, min_side=2),
+    ArrayOp("prod", lambda t, p: t.prod(*p), lambda a, p: np.prod(a, p[0], keepdims=p[1]),
+            _reduction),
+    ArrayOp("min", lambda t, p: t.min(*p), lambda a, p: np.min(a, p[0], keepdims=p[1]),
+            _reduction, distinct=True),
+    ArrayOp("cumsum", lambda t, p: t.cumsum(p), lambda a, p: np.cumsum(a, p),
+            _one_axis_or_none),
+    ArrayOp("diff", lambda t, p: np.diff(t, axis=p), lambda a, p: np.diff(a, axis=p),
+            _one_axis),
+    ArrayOp("flip", lambda t, p: t.flip(p), np.flip, lambda shape: axes(len(shape))),
+    ArrayOp("squeeze", lambda t, p: t.squeeze(), lambda a, p: np.squeeze(a),
+            lambda shape: st.none()),
+    ArrayOp("expand_dims", lambda t, p: np.expand_dims(t, p), np.expand_dims, _new_axis),
+    ArrayOp("moveaxis", lambda t, p: np.moveaxis(t, *p), lambda a, p: np.moveaxis(a, *p),
+            _move),
+    ArrayOp("flatten", lambda t, p: t.flatten(), lambda a, p: a.flatten(),
+            lambda shape: st.none()),
+    ArrayOp("concatenate", lambda t, p: np.concatenate([t, t * t], p),
+            lambda a, p: np.concatenate([a, a * a], p), _one_axis),
+    ArrayOp("stack", lambda t, p: np.stack([t, t.sin()], p),
+            lambda a, p: np.stack([a, np.sin(a)], p), _new_axis),
+    ArrayOp("split", lambda t, p: np.concatenate(
+        [s * (i + 1) for i, s in enumerate(np.split(t, *p))], p[1]),
+        lambda a, p: np.concatenate([s * (i + 1) for i, s in enumerate(np.split(a, *p))], p[1]),
+        _sections),
+    ArrayOp("repeat", lambda t, p: t.repeat(*p), lambda a, p: np.repeat(a, *p), _repeats),
+    ArrayOp("tile", lambda t, p: np.tile(t, p), np.tile, _reps),
+    ArrayOp("pad", lambda t, p: np.pad(t, p), np.pad, _widths),
+    ArrayOp("diagonal", lambda t, p: np.outer(t, t).diagonal(p),
+            lambda a, p: np.outer(a, a).diagonal(p), _offset),
+    ArrayOp("trace", lambda t, p: np.trace(np.outer(t, t.sin()), p),
+            lambda a, p: np.trace(np.outer(a, np.sin(a)), p), _offset),
+    ArrayOp("norm", lambda t, p: np.linalg.norm(t, axis=p[0], keepdims=p[1]),
+            # numpy's norm stops at two axes; the Euclidean norm over any axes is this:
+            lambda a, p: np.sqrt(np.sum(a * a, p[0], keepdims=p[1])), _reduction, NONZERO),
+)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product of two tensors `call(x, y)`, with a numpy reference and its operand shapes."""
+
+    name: str
+    call: Callable[[Any, Any], Any]
+    shapes: Callable[[], st.SearchStrategy]
+
+
+@st.composite
+def _dims(draw: Any, n: int) -> tuple[int, ...]:
+    return tuple(draw(st.integers(1, 3)) for _ in range(n))
+
+
+def _product_shapes(layout: Callable[[tuple[int, ...]], tuple[tuple[int, ...], ...]], n: int
+                    ) -> Callable[[], st.SearchStrategy]:
+    return lambda: _dims(n).map(layout)
+
+
+PRODUCTS = (
+    Product("outer", np.outer, _product_shapes(lambda d: ((d[0], d[1]), (d[2],)), 3)),
+    Product("inner", np.inner, _product_shapes(lambda d: ((d[0], d[2]), (d[1], d[2])), 3)),
+    Product("dot", np.dot, _product_shapes(lambda d: ((d[0], d[1]), (d[1], d[2])), 3)),
+    Product("dot 3-d", np.dot,
+            _product_shapes(lambda d: ((d[0], d[1]), (d[2], d[1], d[3])), 4)),
+    Product("tensordot", lambda x, y: np.tensordot(x, y, axes=([0, 2], [1, 0])),
+            _product_shapes(lambda d: ((d[0], d[1], d[2]), (d[2], d[0], d[3])), 4)),
+    Product("einsum", lambda x, y: np.einsum("ijk,kj->ik", x, y),
+            _product_shapes(lambda d: ((d[0], d[1], d[2]), (d[2], d[1])), 3)),
+    Product("einsum sums", lambda x, y: np.einsum("ij,k->jk", x, y),
+            _product_shapes(lambda d: ((d[0], d[1]), (d[2],)), 3)),
+)
+
+
 # ---- hypothesis strategies ------------------------------------------------------------------
 
 
@@ -210,9 +398,11 @@ def floats_in(domain: Domain) -> st.SearchStrategy:
 
 
 @cache
-def shapes(min_dims: int = 1, max_dims: int = 4, max_side: int = 3) -> st.SearchStrategy:
+def shapes(min_dims: int = 1, max_dims: int = 4, max_side: int = 3, min_side: int = 1
+           ) -> st.SearchStrategy:
     """Array shapes of 1-4 axes (small: every entry costs two forward passes in the check)."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
 
 
 @cache
@@ -265,6 +455,9 @@ class Case:
     order: int = 1
 
 
+_EXPONENTS = np.array([0.0, 2.0, 3.0])
+
+
 def _softplus(z: Any) -> Any:
     return np.logaddexp(0.0, z)
 
@@ -297,7 +490,16 @@ CASES = (
     Case("stack", lambda x, y: rules.stack(x, y, x * y), lambda x, y: np.stack([x, y, x * y]),
          ((2, 3), (2, 3))),
     Case("min", lambda x: x.min(axis=1), lambda x: np.min(x, axis=1), ((2, 3),)),
+    Case("einsum", lambda x, y: np.einsum("ijk,kj->ik", x, y),
+         lambda x, y: np.einsum("ijk,kj->ik", x, y), ((2, 3, 2), (2, 3))),
+    Case("einsum sums", lambda x, y: np.einsum("ij,k->jk", x, y),
+         lambda x, y: np.einsum("ij,k->jk", x, y), ((2, 3), (2,))),
+    Case("einsum ij,jk", lambda x, y: np.einsum("ij,jk->ik", x, y),
+         lambda x, y: np.einsum("ij,jk->ik", x, y), ((2, 2), (2, 2))),
     # second derivatives: Hessians of scalars, and of each output of a vector function
+    # (a zero exponent: the safe base that keeps d/dx x⁰ = 0 is differentiated too)
+    Case("x**[0, 2, 3]", lambda v: (v ** _EXPONENTS).sum(), lambda v: np.sum(v ** _EXPONENTS),
+         ((3,),), POSITIVE, order=2),
     Case("x**y mixed partials", lambda v: v[0] ** v[1], lambda v: v[0] ** v[1], ((2,),),
          Domain(0.5, 2.0), order=2),
     Case("x**y in the base", lambda v: v ** 3.0 * v[::-1], lambda v: v ** 3.0 * v[::-1],
