@@ -543,3 +543,207 @@ def quadratic_cost_vjp(g, out, a, y, needs=(True, True)):
     """∂J = (g·(a − y)/m, −g·(a − y)/m)"""
     ga = (a - y) * (g / _rows(a))
     return ga, (-ga if needs[1] else None)
+
+
+# ---- convolution and pooling ----------------------------------------------------------------
+# Images are NCHW: (examples, channels, height, width); a kernel is (out, in, kh, kw). Windows
+# are strided views of a zero-padded copy, so the arithmetic is one tensordot (BLAS) per call
+# and the only Python loops run over kernel offsets, never over pixels. Every rule here is
+# written with other primitives of this section, so it records under create_graph: any order
+# of derivative works (the pooling masks, like relu's, are constant where they are defined).
+
+def _pair(v, name):
+    """(a, a) from an int a, or a pair of ints as a tuple; anything else is an error."""
+    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(pair) != 2 or not all(isinstance(a, (int, np.integer)) for a in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _out_size(size, k, s, p, what):
+    """Output height and width of a window of k sliding by s over size padded by p."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = size, k, s, p
+    if min(sh, sw) < 1 or min(ph, pw) < 0 or min(kh, kw) < 1:
+        raise ValueError(f"{what}: kernel {k} and stride {s} must be positive and padding {p} "
+                         "non-negative")
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(f"{what}: a {kh}x{kw} window does not fit an image of {h}x{w} "
+                         f"(padding {ph}, {pw})")
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def _windows(x, k, s, p):
+    """The (N, C, OH, OW, kh, kw) view of x's k-windows at stride s after zero padding p."""
+    if p != (0, 0):
+        x = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    win = np.lib.stride_tricks.sliding_window_view(x, k, axis=(2, 3))
+    return win[:, :, ::s[0], ::s[1]]
+
+
+def _spread(cols, shape, k, s, p):
+    """The adjoint of _windows: (N, C, OH, OW, kh, kw) windows added back into an image of
+    `shape`, one strided slice per kernel offset (a window's offsets never collide)."""
+    n, c, h, w = shape
+    oh, ow = cols.shape[2:4]
+    out = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]), dtype=cols.dtype)
+    for i in range(k[0]):
+        for j in range(k[1]):
+            out[:, :, i:i + s[0] * oh:s[0], j:j + s[1] * ow:s[1]] += cols[..., i, j]
+    return out[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+
+
+def _check_conv(x, w, b):
+    """Refuse shapes a convolution cannot take, naming both."""
+    if np.ndim(x) != 4 or np.ndim(w) != 4:
+        raise ValueError(f"conv2d needs an input (N, C, H, W) and a kernel (out, in, kh, kw), "
+                         f"got shapes {np.shape(x)} and {np.shape(w)}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but the "
+                         f"kernel of shape {w.shape} takes {w.shape[1]}")
+    if b is not None and np.shape(b) != (w.shape[0],):
+        raise ValueError(f"conv2d: a kernel of shape {w.shape} needs a bias of shape "
+                         f"({w.shape[0]},), got {np.shape(b)}")
+
+
+@primitive
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """z[n,o] = Σ_c x[n,c] ⋆ w[o,c] + b[o]: cross-correlation (as in PyTorch), NCHW."""
+    _check_conv(x, w, b)
+    s, p = _pair(stride, "stride"), _pair(padding, "padding")
+    _out_size(x.shape[2:], w.shape[2:], s, p, "conv2d")
+    win = _windows(x, w.shape[2:], s, p)
+    z = np.tensordot(win, w, axes=((1, 4, 5), (1, 2, 3))).transpose(0, 3, 1, 2)
+    z = np.ascontiguousarray(z)
+    if b is not None:
+        z += b.reshape(-1, 1, 1)
+    return z
+
+
+@conv2d.defvjp
+def conv2d_vjp(g, out, x, w, b=None, stride=1, padding=0, needs=(True, True, True)):
+    """∂z = (g full-convolved with the flipped kernel, x ⋆ g, Σ g over n, h, w)"""
+    gx = conv2d_input_grad(g, w, x.shape, stride, padding) if needs[0] else None
+    gw = conv2d_kernel_grad(x, g, w.shape, stride, padding) if needs[1] else None
+    gb = g.sum(axis=(0, 2, 3)) if b is not None and needs[2] else None
+    return gx, gw, gb
+
+
+@primitive
+def conv2d_input_grad(g, w, shape, stride=1, padding=0):
+    """∂C/∂x of conv2d for x of `shape`: Σ_o g[n,o] full-convolved with w[o,c] (transposed conv)."""
+    s, p = _pair(stride, "stride"), _pair(padding, "padding")
+    cols = np.tensordot(g, w, axes=((1,), (0,))).transpose(0, 3, 1, 2, 4, 5)
+    return _spread(cols, shape, w.shape[2:], s, p)
+
+
+@conv2d_input_grad.defvjp
+def conv2d_input_grad_vjp(h, out, g, w, shape, stride=1, padding=0, needs=(True, True)):
+    """∂(convᵀ(g, w)) = (conv2d(h, w), h ⋆ g): the adjoint of the adjoint is the conv"""
+    gg = conv2d(h, w, None, stride, padding) if needs[0] else None
+    gw = conv2d_kernel_grad(h, g, w.shape, stride, padding) if needs[1] else None
+    return gg, gw
+
+
+@primitive
+def conv2d_kernel_grad(x, g, shape, stride=1, padding=0):
+    """∂C/∂w of conv2d for w of `shape`: Σ_n x[n,c] ⋆ g[n,o] (correlation of input and δ)."""
+    s, p = _pair(stride, "stride"), _pair(padding, "padding")
+    win = _windows(x, shape[2:], s, p)
+    return np.tensordot(g, win, axes=((0, 2, 3), (0, 2, 3)))
+
+
+@conv2d_kernel_grad.defvjp
+def conv2d_kernel_grad_vjp(h, out, x, g, shape, stride=1, padding=0, needs=(True, True)):
+    """∂(x ⋆ g) = (convᵀ(g, h), conv2d(x, h)): bilinear, each part a conv of the other"""
+    gx = conv2d_input_grad(g, h, x.shape, stride, padding) if needs[0] else None
+    gg = conv2d(x, h, None, stride, padding) if needs[1] else None
+    return gx, gg
+
+
+def _pool_args(x, kernel_size, stride, what):
+    """(k, s) checked against an (N, C, H, W) input; stride None means the kernel size."""
+    if np.ndim(x) != 4:
+        raise ValueError(f"{what} needs an input (N, C, H, W), got shape {np.shape(x)}")
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None else _pair(stride, "stride")
+    _out_size(x.shape[2:], k, s, (0, 0), what)
+    return k, s
+
+
+def _argmax_windows(x, k, s):
+    """Per window, the flat offset i·kw + j of its largest entry (the first of ties, as in
+    PyTorch)."""
+    win = _windows(x, k, s, (0, 0))
+    return win.reshape(win.shape[:4] + (-1,)).argmax(axis=-1)
+
+
+@primitive
+def max_pool2d(x, kernel_size, stride=None):
+    """out[n,c,i,j] = max of x[n,c] over window (i, j)."""
+    k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
+    return np.ascontiguousarray(_windows(x, k, s, (0, 0)).max(axis=(4, 5)))
+
+
+@max_pool2d.defvjp
+def max_pool2d_vjp(g, out, x, kernel_size, stride=None):
+    """∂max pool = g routed to each window's arg-max (ties: the first, as in PyTorch)"""
+    return (max_unpool2d(g, x, kernel_size, stride),)
+
+
+@primitive
+def max_unpool2d(g, x, kernel_size, stride=None):
+    """zeros like x with each g[n,c,i,j] added at the arg-max of x's window (i, j)."""
+    k, s = _pool_args(x, kernel_size, stride, "max_unpool2d")
+    arg = _argmax_windows(x, k, s)
+    cols = np.zeros(arg.shape + (k[0] * k[1],), dtype=np.result_type(g, np.float32))
+    np.put_along_axis(cols, arg[..., None], g[..., None], axis=-1)
+    return _spread(cols.reshape(arg.shape + k), x.shape, k, s, (0, 0))
+
+
+@max_unpool2d.defvjp
+def max_unpool2d_vjp(h, out, g, x, kernel_size, stride=None):
+    """∂unpool = (h read at each window's arg-max of x, nothing for x: the routing is constant)"""
+    return max_pick2d(h, x, kernel_size, stride), None
+
+
+@primitive
+def max_pick2d(h, x, kernel_size, stride=None):
+    """h[n,c] read at the arg-max of each of x's windows: the adjoint of max_unpool2d."""
+    k, s = _pool_args(x, kernel_size, stride, "max_pick2d")
+    arg = _argmax_windows(x, k, s)
+    win = _windows(h, k, s, (0, 0))
+    return np.take_along_axis(win.reshape(win.shape[:4] + (-1,)), arg[..., None], axis=-1)[..., 0]
+
+
+@max_pick2d.defvjp
+def max_pick2d_vjp(g, out, h, x, kernel_size, stride=None):
+    """∂pick = (g put back at the arg-max, nothing for x)"""
+    return max_unpool2d(g, x, kernel_size, stride), None
+
+
+@primitive
+def avg_pool2d(x, kernel_size, stride=None):
+    """out[n,c,i,j] = mean of x[n,c] over window (i, j)."""
+    k, s = _pool_args(x, kernel_size, stride, "avg_pool2d")
+    return np.ascontiguousarray(_windows(x, k, s, (0, 0)).mean(axis=(4, 5)))
+
+
+@avg_pool2d.defvjp
+def avg_pool2d_vjp(g, out, x, kernel_size, stride=None):
+    """∂average pool = g / (kh·kw) spread over each window"""
+    return (avg_unpool2d(g, x.shape, kernel_size, stride),)
+
+
+@primitive
+def avg_unpool2d(g, shape, kernel_size, stride=None):
+    """An image of `shape` with g[n,c,i,j] / (kh·kw) added over window (i, j)."""
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None else _pair(stride, "stride")
+    cols = np.broadcast_to((g / (k[0] * k[1]))[..., None, None], g.shape + k)
+    return _spread(cols, shape, k, s, (0, 0))
+
+
+@avg_unpool2d.defvjp
+def avg_unpool2d_vjp(h, out, g, shape, kernel_size, stride=None):
+    """∂spread = average pool of h (the two are adjoint)"""
+    return (avg_pool2d(h, kernel_size, stride),)
