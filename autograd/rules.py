@@ -552,7 +552,7 @@ def quadratic_cost_vjp(g, out, a, y, needs=(True, True)):
 # written with other primitives of this section, so it records under create_graph: any order
 # of derivative works (the pooling masks, like relu's, are constant where they are defined).
 
-def _pair(v, name):
+def int_pair(v, name):
     """(a, a) from an int a, or a pair of ints as a tuple; anything else is an error."""
     pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
     if len(pair) != 2 or not all(isinstance(a, (int, np.integer)) for a in pair):
@@ -609,7 +609,7 @@ def _check_conv(x, w, b):
 def conv2d(x, w, b=None, stride=1, padding=0):
     """z[n,o] = Σ_c x[n,c] ⋆ w[o,c] + b[o]: cross-correlation (as in PyTorch), NCHW."""
     _check_conv(x, w, b)
-    s, p = _pair(stride, "stride"), _pair(padding, "padding")
+    s, p = int_pair(stride, "stride"), int_pair(padding, "padding")
     _out_size(x.shape[2:], w.shape[2:], s, p, "conv2d")
     win = _windows(x, w.shape[2:], s, p)
     z = np.tensordot(win, w, axes=((1, 4, 5), (1, 2, 3))).transpose(0, 3, 1, 2)
@@ -631,7 +631,7 @@ def conv2d_vjp(g, out, x, w, b=None, stride=1, padding=0, needs=(True, True, Tru
 @primitive
 def conv2d_input_grad(g, w, shape, stride=1, padding=0):
     """∂C/∂x of conv2d for x of `shape`: Σ_o g[n,o] full-convolved with w[o,c] (transposed conv)."""
-    s, p = _pair(stride, "stride"), _pair(padding, "padding")
+    s, p = int_pair(stride, "stride"), int_pair(padding, "padding")
     cols = np.tensordot(g, w, axes=((1,), (0,))).transpose(0, 3, 1, 2, 4, 5)
     return _spread(cols, shape, w.shape[2:], s, p)
 
@@ -647,7 +647,7 @@ def conv2d_input_grad_vjp(h, out, g, w, shape, stride=1, padding=0, needs=(True,
 @primitive
 def conv2d_kernel_grad(x, g, shape, stride=1, padding=0):
     """∂C/∂w of conv2d for w of `shape`: Σ_n x[n,c] ⋆ g[n,o] (correlation of input and δ)."""
-    s, p = _pair(stride, "stride"), _pair(padding, "padding")
+    s, p = int_pair(stride, "stride"), int_pair(padding, "padding")
     win = _windows(x, shape[2:], s, p)
     return np.tensordot(g, win, axes=((0, 2, 3), (0, 2, 3)))
 
@@ -664,8 +664,8 @@ def _pool_args(x, kernel_size, stride, what):
     """(k, s) checked against an (N, C, H, W) input; stride None means the kernel size."""
     if np.ndim(x) != 4:
         raise ValueError(f"{what} needs an input (N, C, H, W), got shape {np.shape(x)}")
-    k = _pair(kernel_size, "kernel_size")
-    s = k if stride is None else _pair(stride, "stride")
+    k = int_pair(kernel_size, "kernel_size")
+    s = k if stride is None else int_pair(stride, "stride")
     _out_size(x.shape[2:], k, s, (0, 0), what)
     return k, s
 
@@ -737,8 +737,8 @@ def avg_pool2d_vjp(g, out, x, kernel_size, stride=None):
 @primitive
 def avg_unpool2d(g, shape, kernel_size, stride=None):
     """An image of `shape` with g[n,c,i,j] / (kh·kw) added over window (i, j)."""
-    k = _pair(kernel_size, "kernel_size")
-    s = k if stride is None else _pair(stride, "stride")
+    k = int_pair(kernel_size, "kernel_size")
+    s = k if stride is None else int_pair(stride, "stride")
     cols = np.broadcast_to((g / (k[0] * k[1]))[..., None, None], g.shape + k)
     return _spread(cols, shape, k, s, (0, 0))
 

@@ -128,6 +128,10 @@ def backprop(model: MLP, x: Any, y: Any, loss: str = "mse") -> tuple[Arrays, Arr
     x is a batch (rows) or one example; y the targets (same shape as the output) or, for
     "cross_entropy", integer labels. The model is read, not changed.
     """
+    if not isinstance(model, MLP):
+        from nn import delta_conv
+
+        return delta_conv.backprop(model, x, y, loss)
     weights, biases, acts = network(model)
     nabla_w, nabla_b, _, _, m = _run(weights, biases, acts, x, y, loss)
     return [nw / m for nw in nabla_w], [nb / m for nb in nabla_b]
@@ -198,7 +202,12 @@ def check(model: MLP, x: Any, y: Any, loss: str = "mse", *, atol: float = 1e-12,
     Compares ∂C/∂Wˡ and ∂C/∂bˡ, and puts δˡ beside autograd's ∂C/∂zˡ (δˡ is per example and
     C the batch mean, so ∂C/∂zˡ = δˡ / m). The report is ok when every entry agrees within
     atol + rtol·|autograd's entry|. The model's own gradients are left as they were.
+    A Sequential (convolutional layers, pooling, Flatten) is checked by `nn.delta_conv`.
     """
+    if not isinstance(model, MLP):
+        from nn import delta_conv
+
+        return delta_conv.check(model, x, y, loss, atol=atol, rtol=rtol)
     weights, biases, acts = network(model)
     nabla_w, nabla_b, ds, _, m = _run(weights, biases, acts, x, y, loss)
     xb, yb = _batch(x, y, loss, weights)
