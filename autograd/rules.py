@@ -584,11 +584,9 @@ def _spread(cols, shape, k, s, p):
     """The adjoint of _windows: (N, C, OH, OW, kh, kw) windows added back into an image of
     `shape`, one strided slice per kernel offset (a window's offsets never collide)."""
     n, c, h, w = shape
-    oh, ow = cols.shape[2:4]
     out = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]), dtype=cols.dtype)
-    for i in range(k[0]):
-        for j in range(k[1]):
-            out[:, :, i:i + s[0] * oh:s[0], j:j + s[1] * ow:s[1]] += cols[..., i, j]
+    for i, j, tap in _taps(out, k, s, cols.shape[2:4]):
+        tap += cols[..., i, j]
     return out[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
 
 
@@ -670,18 +668,40 @@ def _pool_args(x, kernel_size, stride, what):
     return k, s
 
 
-def _argmax_windows(x, k, s):
-    """Per window, the flat offset i·kw + j of its largest entry (the first of ties, as in
-    PyTorch)."""
-    win = _windows(x, k, s, (0, 0))
-    return win.reshape(win.shape[:4] + (-1,)).argmax(axis=-1)
+def _tap(x, i, j, s, out):
+    """The view x[:, :, s·y + i, s·x + j] over the output positions (y, x) of shape `out`."""
+    return x[:, :, i:i + s[0] * (out[0] - 1) + 1:s[0], j:j + s[1] * (out[1] - 1) + 1:s[1]]
+
+
+def _taps(x, k, s, out):
+    """(i, j, _tap(x, i, j, s, out)) for each kernel offset (i, j), in scan order."""
+    for i in range(k[0]):
+        for j in range(k[1]):
+            yield i, j, _tap(x, i, j, s, out)
+
+
+def _max_hits(x, k, s):
+    """(i, j, mask of the windows whose arg-max is offset (i, j)) for each offset: the
+    first offset equal to the window's max in scan order, so ties go to the first (PyTorch's
+    rule)."""
+    top = max_pool2d.fun(x, k, s)
+    free = np.ones(top.shape, dtype=bool)
+    for i, j, tap in _taps(x, k, s, top.shape[2:]):
+        hit = (tap == top) & free
+        free &= ~hit
+        yield i, j, hit
 
 
 @primitive
 def max_pool2d(x, kernel_size, stride=None):
     """out[n,c,i,j] = max of x[n,c] over window (i, j)."""
     k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
-    return np.ascontiguousarray(_windows(x, k, s, (0, 0)).max(axis=(4, 5)))
+    # One elementwise maximum per kernel offset: far faster than a reduction over the
+    # window view's two short trailing axes.
+    out = None
+    for _, _, tap in _taps(x, k, s, _out_size(x.shape[2:], k, s, (0, 0), "max_pool2d")):
+        out = tap.copy() if out is None else np.maximum(out, tap, out=out)
+    return out
 
 
 @max_pool2d.defvjp
@@ -694,10 +714,10 @@ def max_pool2d_vjp(g, out, x, kernel_size, stride=None):
 def max_unpool2d(g, x, kernel_size, stride=None):
     """zeros like x with each g[n,c,i,j] added at the arg-max of x's window (i, j)."""
     k, s = _pool_args(x, kernel_size, stride, "max_unpool2d")
-    arg = _argmax_windows(x, k, s)
-    cols = np.zeros(arg.shape + (k[0] * k[1],), dtype=np.result_type(g, np.float32))
-    np.put_along_axis(cols, arg[..., None], g[..., None], axis=-1)
-    return _spread(cols.reshape(arg.shape + k), x.shape, k, s, (0, 0))
+    out = np.zeros(x.shape, dtype=np.result_type(g, np.float32))
+    for i, j, hit in _max_hits(x, k, s):
+        _tap(out, i, j, s, g.shape[2:])[...] += g * hit
+    return out
 
 
 @max_unpool2d.defvjp
@@ -710,9 +730,10 @@ def max_unpool2d_vjp(h, out, g, x, kernel_size, stride=None):
 def max_pick2d(h, x, kernel_size, stride=None):
     """h[n,c] read at the arg-max of each of x's windows: the adjoint of max_unpool2d."""
     k, s = _pool_args(x, kernel_size, stride, "max_pick2d")
-    arg = _argmax_windows(x, k, s)
-    win = _windows(h, k, s, (0, 0))
-    return np.take_along_axis(win.reshape(win.shape[:4] + (-1,)), arg[..., None], axis=-1)[..., 0]
+    out = 0.0
+    for i, j, hit in _max_hits(x, k, s):
+        out = out + _tap(h, i, j, s, hit.shape[2:]) * hit
+    return out
 
 
 @max_pick2d.defvjp
@@ -725,7 +746,8 @@ def max_pick2d_vjp(g, out, h, x, kernel_size, stride=None):
 def avg_pool2d(x, kernel_size, stride=None):
     """out[n,c,i,j] = mean of x[n,c] over window (i, j)."""
     k, s = _pool_args(x, kernel_size, stride, "avg_pool2d")
-    return np.ascontiguousarray(_windows(x, k, s, (0, 0)).mean(axis=(4, 5)))
+    out = _out_size(x.shape[2:], k, s, (0, 0), "avg_pool2d")
+    return sum(tap for _, _, tap in _taps(x, k, s, out)) / (k[0] * k[1])
 
 
 @avg_pool2d.defvjp
