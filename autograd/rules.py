@@ -554,8 +554,9 @@ def quadratic_cost_vjp(g, out, a, y, needs=(True, True)):
 
 def int_pair(v, name):
     """(a, a) from an int a, or a pair of ints as a tuple; anything else is an error."""
-    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(a, (int, np.integer)) for a in pair):
+    pair = (v, v) if isinstance(v, (int, np.integer)) else v
+    ints = isinstance(pair, (tuple, list)) and all(isinstance(a, (int, np.integer)) for a in pair)
+    if not ints or len(pair) != 2:
         raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
     return int(pair[0]), int(pair[1])
 
