@@ -177,3 +177,26 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p:g})"
+
+
+def nielsen_conv_net(hidden: int = 100, *, activation: str = "relu", dropout: float = 0.0,
+                     init: str = "he", seed: int | None = None,
+                     rng: np.random.Generator | None = None, dtype: Any = None) -> Any:
+    """Nielsen's chapter-6 network for MNIST rows of 784 pixels: 20 5×5 filters → max pool 2
+    → 40 5×5 filters → max pool 2 → `hidden` fully connected units (→ Dropout(dropout) when
+    dropout > 0) → 10 logits for softmax cross-entropy. One Generator draws every layer in
+    order, so one seed gives the same weights."""
+    from nn.layers import Linear, Sequential
+    from nn.layers import activation as act
+
+    gen = make_rng(seed, rng)
+    steps: list[Any] = [Unflatten((1, 28, 28))]
+    for c_in, c_out in ((1, 20), (20, 40)):
+        steps += [Conv2d(c_in, c_out, 5, init=init, rng=gen, dtype=dtype), act(activation),
+                  MaxPool2d(2)]
+    steps += [Flatten(), Linear(40 * 4 * 4, hidden, init=init, rng=gen, dtype=dtype),
+              act(activation)]
+    if dropout > 0:
+        steps.append(Dropout(dropout, rng=gen))
+    steps.append(Linear(hidden, 10, init=init, rng=gen, dtype=dtype))
+    return Sequential(*steps)
