@@ -67,3 +67,21 @@ def test_conv_preset_refuses_options_that_do_not_apply(capsys, extra, words):
 def test_dropout_needs_the_conv_preset(capsys):
     assert main(["train", "--dropout", "0.5"]) == 2
     assert "--dropout applies to --preset conv only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse", "bce"])
+def test_check_conv_preset_agrees_three_ways(capsys, tmp_path, loss):
+    path = tmp_path / "check.json"
+    assert main(["check", "--preset", "conv", "--loss", loss, "--batch", "3",
+                 "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Conv2d(1, 2, kernel_size=3" in out and "all checks agree" in out
+    report = json.loads(path.read_text())
+    assert report["ok"] and report["config"]["preset"] == "conv"
+    shapes = [row["shape"] for row in report["table"]["rows"]]
+    assert shapes[:4] == [[2, 1, 3, 3], [2], [3, 2, 2, 2], [3]]
+
+
+def test_check_conv_preset_refuses_sizes(capsys):
+    assert main(["check", "--preset", "conv", "--sizes", "4,3"]) == 2
+    assert "--sizes describes an MLP" in capsys.readouterr().err
