@@ -1,0 +1,161 @@
+"""Nielsen's chapter-6 conv net, one epoch, deltagrad against PyTorch CPU eager, one thread.
+
+The workload is `deltagrad train --preset conv`: 20 and 40 5×5 filters each followed by ReLU
+and 2×2 max pooling, 100 ReLU units, 10 logits, softmax cross-entropy, plain SGD with η = 0.03
+and batches of 10 (no L2 and no dropout here, so both sides compute exactly the same step).
+Both engines start from the same float64 weights and see the same batches; before printing a
+time the script checks that they end at the same weights (to 1e-8 relative). Where the engine
+has `nn.compile_step`, its compiled step is timed as a third row.
+
+    python benchmarks/bench_conv.py [--data DIR] [--n 10000] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ETA, BATCH = 0.03, 10
+
+
+def load(data: str | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n training images as rows in [0, 1] and their labels."""
+    from nn.data import load_mnist
+
+    ds = load_mnist(data) if data else load_mnist()
+    if n > len(ds.train):
+        raise SystemExit(f"--n {n} is more than the {len(ds.train)} training images")
+    return ds.train.images[:n], ds.train.labels[:n]
+
+
+def initial_weights(seed: int = 0) -> list[np.ndarray]:
+    """The preset's He-normal weights (zero biases), in parameter order."""
+    from nn.conv import nielsen_conv_net
+
+    return [np.array(p.data) for p in nielsen_conv_net(seed=seed).parameters()]
+
+
+def epoch_deltagrad(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
+                    ) -> list[np.ndarray]:
+    """deltagrad's nn library, eager: the loop `deltagrad train --eager` runs."""
+    from nn import SGD, cross_entropy
+    from nn.conv import nielsen_conv_net
+
+    model = _loaded(nielsen_conv_net(), params)
+    opt = SGD(model.parameters(), lr=ETA)
+    for k in range(0, len(x), BATCH):
+        loss = cross_entropy(model(x[k:k + BATCH]), labels[k:k + BATCH])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [np.array(p.data) for p in model.parameters()]
+
+
+def epoch_compiled(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
+                   ) -> list[np.ndarray]:
+    """deltagrad's compiled step (nn.compile_step): forward, loss, backward and SGD in one."""
+    import nn
+    from nn.conv import nielsen_conv_net
+
+    model = _loaded(nielsen_conv_net(), params)
+    step = nn.compile_step(model, nn.cross_entropy, nn.SGD(model.parameters(), lr=ETA))
+    for k in range(0, len(x), BATCH):
+        step(x[k:k + BATCH], labels[k:k + BATCH])
+    return [np.array(p.data) for p in model.parameters()]
+
+
+def _loaded(model, params):
+    for p, w in zip(model.parameters(), params):
+        p.data[...] = w
+    return model
+
+
+def epoch_torch(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
+                ) -> list[np.ndarray]:
+    """The same network in PyTorch, eager, float64, one thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    nn_ = torch.nn
+    model = nn_.Sequential(
+        nn_.Unflatten(1, (1, 28, 28)), nn_.Conv2d(1, 20, 5), nn_.ReLU(), nn_.MaxPool2d(2),
+        nn_.Conv2d(20, 40, 5), nn_.ReLU(), nn_.MaxPool2d(2), nn_.Flatten(),
+        nn_.Linear(640, 100), nn_.ReLU(), nn_.Linear(100, 10)).double()
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(w))
+    opt = torch.optim.SGD(model.parameters(), lr=ETA)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
+    for k in range(0, len(x), BATCH):
+        loss = nn_.functional.cross_entropy(model(xt[k:k + BATCH]), yt[k:k + BATCH])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def contenders() -> dict[str, Callable[..., list[np.ndarray]]]:
+    """The runs available here: PyTorch and the compiled step only where they exist."""
+    import nn
+
+    out: dict[str, Callable[..., list[np.ndarray]]] = {"deltagrad eager": epoch_deltagrad}
+    if hasattr(nn, "compile_step"):
+        out["deltagrad compiled"] = epoch_compiled
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("PyTorch not installed: only deltagrad is timed (pip install torch)")
+    else:
+        out["PyTorch eager"] = epoch_torch
+    return out
+
+
+def _same(ours: list[np.ndarray], ref: list[np.ndarray], name: str) -> None:
+    for i, (a, b) in enumerate(zip(ours, ref)):
+        err = float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
+        if err > 1e-8:
+            raise SystemExit(f"{name} ends at different weights (parameter {i}: relative "
+                             f"difference {err:.1e}); not timing a different computation")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", help="folder of the MNIST IDX files (default: bundled subset)")
+    p.add_argument("--n", type=int, default=10_000, help="training images in the epoch")
+    p.add_argument("--repeat", type=int, default=1, help="best of this many epochs")
+    args = p.parse_args()
+    x, labels = load(args.data, args.n)
+    params = initial_weights()
+    runs = contenders()
+    reference = None
+    print(f"one epoch of {len(x)} images, batch {BATCH}, float64, one thread")
+    print(f"{'engine':20} {'seconds':>9} {'ms/batch':>9} {'vs PyTorch':>11}")
+    times = {}
+    for name, fn in runs.items():
+        best = float("inf")
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            final = fn(params, x, labels)
+            best = min(best, time.perf_counter() - start)
+        if reference is None:
+            reference = final
+        _same(final, reference, name)
+        times[name] = best
+    base = times.get("PyTorch eager")
+    for name, t in times.items():
+        ratio = f"{t / base:.2f}x" if base else "-"
+        print(f"{name:20} {t:9.2f} {1e3 * t / (len(x) / BATCH):9.2f} {ratio:>11}")
+
+
+if __name__ == "__main__":
+    main()
