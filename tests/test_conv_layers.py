@@ -177,3 +177,15 @@ def test_bad_layer_arguments(make, kind, words):
 def test_non_numeric_input_names_the_layer():
     with pytest.raises(TypeError, match=r"MaxPool2d.*needs numeric input"):
         MaxPool2d(2)([["a", "b"], ["c", "d"]])
+
+
+def test_draw_boxes_conv_layers_with_shapes():
+    from autograd import draw
+
+    net = Sequential(Conv2d(1, 2, 3, seed=0), ReLU(), MaxPool2d(2), Flatten(), Linear(18, 3))
+    assert net.layers == [net.steps[0], net.steps[4]]
+    loss = cross_entropy(net(RNG.random((2, 1, 8, 8))), np.array([0, 2]))
+    loss.backward()
+    source = draw(loss, clusters=net).source
+    assert 'label="layer 1 (Conv2d)"' in source and 'label="layer 2 (Linear)"' in source
+    assert "(2, 1, 3, 3) float64" in source and "label=max_pool2d" in source
