@@ -154,6 +154,9 @@ def _steps(model: Any) -> list[Any]:
         if isinstance(step, Dropout) and step.training and step.p > 0:
             raise ValueError(f"step {i} ({step!r}) drops random units in training mode, so no "
                              "formula can match it: call model.eval() first")
+    if not any(isinstance(step, _PARAMETRIC) for step in model.steps):
+        raise ValueError(f"{model!r} has no Conv2d or Linear step: the δ recursion has no "
+                         "weights to find gradients for")
     return list(model.steps)
 
 
