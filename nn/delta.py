@@ -13,6 +13,9 @@ per-example ones averaged. Supported: hidden σ in sigmoid / tanh / relu / ident
 any output σ, "bce" with a sigmoid output (δᴸ = a − y: ∂C/∂a = (a − y) / (a(1 − a)) and
 σ′ = a(1 − a) cancel, which also keeps it finite when σ saturates), and "cross_entropy" on
 logits (output None: δᴸ = softmax(z) − onehot(y)).
+
+`backprop` and `check` also take an `nn.Sequential` of conv layers, pools, Flatten, Linear and
+activations: `nn.delta_conv` carries the recursion through them.
 """
 
 from __future__ import annotations
