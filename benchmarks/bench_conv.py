@@ -3,11 +3,12 @@
 The workload is `deltagrad train --preset conv`: 20 and 40 5×5 filters each followed by ReLU
 and 2×2 max pooling, 100 ReLU units, 10 logits, softmax cross-entropy, plain SGD with η = 0.03
 and batches of 10 (no L2 and no dropout here, so both sides compute exactly the same step).
-Both engines start from the same float64 weights and see the same batches; before printing a
-time the script checks that they end at the same weights (to 1e-8 relative). Where the engine
+Both engines start from the same weights and see the same batches; before printing a time the
+script checks that they end at the same weights (to 1e-8 relative in float64, 1e-3 in float32,
+whose rounding differs between the engines from the first step). Where the engine
 has `nn.compile_step`, its compiled step is timed as a third row.
 
-    python benchmarks/bench_conv.py [--data DIR] [--n 10000] [--repeat 1]
+    python benchmarks/bench_conv.py [--data DIR] [--n 10000] [--repeat 1] [--dtype float32]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ETA, BATCH = 0.03, 10
+TOLERANCE = {"float64": 1e-8, "float32": 1e-3}
 
 
 def load(data: str | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,11 +40,11 @@ def load(data: str | None, n: int) -> tuple[np.ndarray, np.ndarray]:
     return ds.train.images[:n], ds.train.labels[:n]
 
 
-def initial_weights(seed: int = 0) -> list[np.ndarray]:
+def initial_weights(dtype: str, seed: int = 0) -> list[np.ndarray]:
     """The preset's He-normal weights (zero biases), in parameter order."""
     from nn.conv import nielsen_conv_net
 
-    return [np.array(p.data) for p in nielsen_conv_net(seed=seed).parameters()]
+    return [np.array(p.data, dtype=dtype) for p in nielsen_conv_net(seed=seed).parameters()]
 
 
 def epoch_deltagrad(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
@@ -51,7 +53,7 @@ def epoch_deltagrad(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
     from nn import SGD, cross_entropy
     from nn.conv import nielsen_conv_net
 
-    model = _loaded(nielsen_conv_net(), params)
+    model = _loaded(nielsen_conv_net(dtype=params[0].dtype), params)
     opt = SGD(model.parameters(), lr=ETA)
     for k in range(0, len(x), BATCH):
         loss = cross_entropy(model(x[k:k + BATCH]), labels[k:k + BATCH])
@@ -67,7 +69,7 @@ def epoch_compiled(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
     import nn
     from nn.conv import nielsen_conv_net
 
-    model = _loaded(nielsen_conv_net(), params)
+    model = _loaded(nielsen_conv_net(dtype=params[0].dtype), params)
     step = nn.compile_step(model, nn.cross_entropy, nn.SGD(model.parameters(), lr=ETA))
     for k in range(0, len(x), BATCH):
         step(x[k:k + BATCH], labels[k:k + BATCH])
@@ -82,15 +84,16 @@ def _loaded(model, params):
 
 def epoch_torch(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
                 ) -> list[np.ndarray]:
-    """The same network in PyTorch, eager, float64, one thread."""
+    """The same network in PyTorch, eager, one thread, in the weights' dtype."""
     import torch
 
     torch.set_num_threads(1)
     nn_ = torch.nn
+    dtype = torch.from_numpy(params[0]).dtype
     model = nn_.Sequential(
         nn_.Unflatten(1, (1, 28, 28)), nn_.Conv2d(1, 20, 5), nn_.ReLU(), nn_.MaxPool2d(2),
         nn_.Conv2d(20, 40, 5), nn_.ReLU(), nn_.MaxPool2d(2), nn_.Flatten(),
-        nn_.Linear(640, 100), nn_.ReLU(), nn_.Linear(100, 10)).double()
+        nn_.Linear(640, 100), nn_.ReLU(), nn_.Linear(100, 10)).to(dtype)
     with torch.no_grad():
         for p, w in zip(model.parameters(), params):
             p.copy_(torch.from_numpy(w))
@@ -120,10 +123,10 @@ def contenders() -> dict[str, Callable[..., list[np.ndarray]]]:
     return out
 
 
-def _same(ours: list[np.ndarray], ref: list[np.ndarray], name: str) -> None:
+def _same(ours: list[np.ndarray], ref: list[np.ndarray], name: str, tol: float) -> None:
     for i, (a, b) in enumerate(zip(ours, ref)):
         err = float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-300))
-        if err > 1e-8:
+        if err > tol:
             raise SystemExit(f"{name} ends at different weights (parameter {i}: relative "
                              f"difference {err:.1e}); not timing a different computation")
 
@@ -133,15 +136,19 @@ def main() -> None:
     p.add_argument("--data", help="folder of the MNIST IDX files (default: bundled subset)")
     p.add_argument("--n", type=int, default=10_000, help="training images in the epoch")
     p.add_argument("--repeat", type=int, default=1, help="best of this many epochs")
+    p.add_argument("--dtype", choices=tuple(TOLERANCE), default="float64",
+                   help="precision of weights and images on both sides")
     args = p.parse_args()
     x, labels = load(args.data, args.n)
-    params = initial_weights()
+    x = x.astype(args.dtype)
+    params = initial_weights(args.dtype)
     runs = contenders()
     reference = None
-    print(f"one epoch of {len(x)} images, batch {BATCH}, float64, one thread")
+    print(f"one epoch of {len(x)} images, batch {BATCH}, {args.dtype}, one thread")
     print(f"{'engine':20} {'seconds':>9} {'ms/batch':>9} {'vs PyTorch':>11}")
     times = {}
     for name, fn in runs.items():
+        fn(params, x[:10 * BATCH], labels[:10 * BATCH])  # untimed: imports, first-call setup
         best = float("inf")
         for _ in range(args.repeat):
             start = time.perf_counter()
@@ -149,7 +156,7 @@ def main() -> None:
             best = min(best, time.perf_counter() - start)
         if reference is None:
             reference = final
-        _same(final, reference, name)
+        _same(final, reference, name, TOLERANCE[args.dtype])
         times[name] = best
     base = times.get("PyTorch eager")
     for name, t in times.items():
