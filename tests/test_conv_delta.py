@@ -8,6 +8,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd import rules
 from nn import (
@@ -173,3 +175,35 @@ def test_unknown_steps_and_models_are_refused():
                  "cross_entropy")
     with pytest.raises(ValueError, match="'bce' needs a Sigmoid"):
         backprop(Sequential(Flatten(), Linear(4, 2)), np.zeros((1, 4)), np.zeros((1, 2)), "bce")
+
+
+# ---- properties over random geometries -----------------------------------------------------
+
+@st.composite
+def _geometry(draw):
+    """A conv layer and a pool that fit: kernel, stride, padding, image and pool sizes."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    s, p = (draw(st.integers(1, 3)), draw(st.integers(1, 3))), (draw(st.integers(0, 2)),
+                                                                 draw(st.integers(0, 2)))
+    h = draw(st.integers(max(1, kh - 2 * p[0]), 9))
+    w = draw(st.integers(max(1, kw - 2 * p[1]), 9))
+    oh, ow = (h + 2 * p[0] - kh) // s[0] + 1, (w + 2 * p[1] - kw) // s[1] + 1
+    pool = draw(st.integers(1, max(1, min(oh, ow, 3))))
+    return (kh, kw), s, p, (h, w), pool, draw(st.integers(1, 3)), draw(st.sampled_from(list(POOLS)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(_geometry(), st.integers(0, 2 ** 16))
+def test_delta_agrees_with_autograd_on_random_geometries(geometry, seed):
+    k, s, p, (h, w), pool, stride, kind = geometry
+    rng = np.random.default_rng(seed)
+    steps = [Conv2d(2, 3, k, s, p, rng=rng), Tanh()]
+    if POOLS[kind] is not None:
+        steps.append(POOLS[kind](pool, stride=stride))
+    steps.append(Flatten())
+    body = Sequential(*steps)
+    x = rng.standard_normal((2, 2, h, w))
+    width = int(np.prod(body(x).shape[1:]))
+    net = Sequential(*steps, Linear(width, 3, rng=rng))
+    report = check(net, x, rng.integers(0, 3, 2), "cross_entropy", atol=1e-14, rtol=1e-10)
+    assert report.ok, report
