@@ -660,13 +660,12 @@ def conv2d_kernel_grad_vjp(h, out, x, g, shape, stride=1, padding=0, needs=(True
 
 
 def _pool_args(x, kernel_size, stride, what):
-    """(k, s) checked against an (N, C, H, W) input; stride None means the kernel size."""
+    """(k, s, output size) checked against an (N, C, H, W) input; stride None means k."""
     if np.ndim(x) != 4:
         raise ValueError(f"{what} needs an input (N, C, H, W), got shape {np.shape(x)}")
     k = int_pair(kernel_size, "kernel_size")
     s = k if stride is None else int_pair(stride, "stride")
-    _out_size(x.shape[2:], k, s, (0, 0), what)
-    return k, s
+    return k, s, _out_size(x.shape[2:], k, s, (0, 0), what)
 
 
 def _tap(x, i, j, s, out):
@@ -696,11 +695,11 @@ def _max_hits(x, k, s):
 @primitive
 def max_pool2d(x, kernel_size, stride=None):
     """out[n,c,i,j] = max of x[n,c] over window (i, j)."""
-    k, s = _pool_args(x, kernel_size, stride, "max_pool2d")
+    k, s, size = _pool_args(x, kernel_size, stride, "max_pool2d")
     # One elementwise maximum per kernel offset: far faster than a reduction over the
     # window view's two short trailing axes.
     out = None
-    for _, _, tap in _taps(x, k, s, _out_size(x.shape[2:], k, s, (0, 0), "max_pool2d")):
+    for _, _, tap in _taps(x, k, s, size):
         out = tap.copy() if out is None else np.maximum(out, tap, out=out)
     return out
 
@@ -714,7 +713,7 @@ def max_pool2d_vjp(g, out, x, kernel_size, stride=None):
 @primitive
 def max_unpool2d(g, x, kernel_size, stride=None):
     """zeros like x with each g[n,c,i,j] added at the arg-max of x's window (i, j)."""
-    k, s = _pool_args(x, kernel_size, stride, "max_unpool2d")
+    k, s, _ = _pool_args(x, kernel_size, stride, "max_unpool2d")
     out = np.zeros(x.shape, dtype=np.result_type(g, np.float32))
     for i, j, hit in _max_hits(x, k, s):
         _tap(out, i, j, s, g.shape[2:])[...] += g * hit
@@ -730,7 +729,7 @@ def max_unpool2d_vjp(h, out, g, x, kernel_size, stride=None):
 @primitive
 def max_pick2d(h, x, kernel_size, stride=None):
     """h[n,c] read at the arg-max of each of x's windows: the adjoint of max_unpool2d."""
-    k, s = _pool_args(x, kernel_size, stride, "max_pick2d")
+    k, s, _ = _pool_args(x, kernel_size, stride, "max_pick2d")
     out = 0.0
     for i, j, hit in _max_hits(x, k, s):
         out = out + _tap(h, i, j, s, hit.shape[2:]) * hit
@@ -746,9 +745,8 @@ def max_pick2d_vjp(g, out, h, x, kernel_size, stride=None):
 @primitive
 def avg_pool2d(x, kernel_size, stride=None):
     """out[n,c,i,j] = mean of x[n,c] over window (i, j)."""
-    k, s = _pool_args(x, kernel_size, stride, "avg_pool2d")
-    out = _out_size(x.shape[2:], k, s, (0, 0), "avg_pool2d")
-    return sum(tap for _, _, tap in _taps(x, k, s, out)) / (k[0] * k[1])
+    k, s, size = _pool_args(x, kernel_size, stride, "avg_pool2d")
+    return sum(tap for _, _, tap in _taps(x, k, s, size)) / (k[0] * k[1])
 
 
 @avg_pool2d.defvjp
