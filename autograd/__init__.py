@@ -28,7 +28,7 @@ from autograd.factories import (
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
 from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from autograd.primitive import Primitive, primitive
-from autograd.rules import masked_sum
+from autograd.rules import avg_pool2d, conv2d, masked_sum, max_pool2d
 from autograd.tensor import Tensor
 from autograd.value import Value, value_dot, value_sum
 
@@ -47,7 +47,9 @@ __all__ = [
     "Value",
     "__version__",
     "arange",
+    "avg_pool2d",
     "compile",
+    "conv2d",
     "detect_anomaly",
     "draw",
     "enable_grad",
@@ -60,6 +62,7 @@ __all__ = [
     "is_grad_enabled",
     "jacobian",
     "masked_sum",
+    "max_pool2d",
     "no_grad",
     "ones",
     "ones_like",

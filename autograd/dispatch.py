@@ -121,7 +121,7 @@ def _extreme(method: str) -> Callable[..., Tensor]:
     return reduce
 
 
-def _spread(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+def _spread_arguments(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def spread(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
                keepdims: bool = False) -> Tensor:
         _plain(f"numpy.{fn.__name__}", dtype, out)
@@ -159,7 +159,8 @@ def _broadcast_to(array: Any, shape: Any) -> Tensor:
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.sum: _summing("sum"), np.mean: _summing("mean"), np.prod: _summing("prod"),
     np.max: _extreme("max"), np.amax: _extreme("max"), np.min: _extreme("min"),
-    np.amin: _extreme("min"), np.var: _spread(ops.var), np.std: _spread(ops.std),
+    np.amin: _extreme("min"), np.var: _spread_arguments(ops.var),
+    np.std: _spread_arguments(ops.std),
     np.cumsum: _cumsum,
     np.diff: ops.diff, np.flip: ops.flip, np.squeeze: ops.squeeze,
     np.expand_dims: ops.expand_dims, np.moveaxis: ops.moveaxis, np.ravel: _ravel,

@@ -1030,3 +1030,228 @@ def einsum_vjp(g, out, subscripts, *xs):
         parts = [(output, g), *others, *alone]
         grads.append(einsum(",".join(t for t, _ in parts) + "->" + term, *(a for _, a in parts)))
     return tuple(grads)
+
+
+# ---- convolution and pooling ----------------------------------------------------------------
+# Images are NCHW: (examples, channels, height, width); a kernel is (out, in, kh, kw). Windows
+# are strided views of a zero-padded copy, so the arithmetic is one tensordot (BLAS) per call
+# and the only Python loops run over kernel offsets, never over pixels. Every rule here is
+# written with other primitives of this section, so it records under create_graph: any order
+# of derivative works (the pooling masks, like relu's, are constant where they are defined).
+
+def int_pair(v, name):
+    """(a, a) from an int a, or a pair of ints as a tuple; anything else is an error."""
+    pair = (v, v) if isinstance(v, (int, np.integer)) else v
+    ints = isinstance(pair, (tuple, list)) and all(isinstance(a, (int, np.integer)) for a in pair)
+    if not ints or len(pair) != 2:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _out_size(size, k, s, p, what):
+    """Output height and width of a window of k sliding by s over size padded by p."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = size, k, s, p
+    if min(sh, sw) < 1 or min(ph, pw) < 0 or min(kh, kw) < 1:
+        raise ValueError(f"{what}: kernel {k} and stride {s} must be positive and padding {p} "
+                         "non-negative")
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(f"{what}: a {kh}x{kw} window does not fit an image of {h}x{w} "
+                         f"(padding {ph}, {pw})")
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def _windows(x, k, s, p):
+    """The (N, C, OH, OW, kh, kw) view of x's k-windows at stride s after zero padding p."""
+    if p != (0, 0):
+        x = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    win = np.lib.stride_tricks.sliding_window_view(x, k, axis=(2, 3))
+    return win[:, :, ::s[0], ::s[1]]
+
+
+def _spread(cols, shape, k, s, p):
+    """The adjoint of _windows: (N, C, OH, OW, kh, kw) windows added back into an image of
+    `shape`, one strided slice per kernel offset (a window's offsets never collide)."""
+    n, c, h, w = shape
+    out = np.zeros((n, c, h + 2 * p[0], w + 2 * p[1]), dtype=cols.dtype)
+    for i, j, tap in _taps(out, k, s, cols.shape[2:4]):
+        tap += cols[..., i, j]
+    return out[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+
+
+def _check_conv(x, w, b):
+    """Refuse shapes a convolution cannot take, naming both."""
+    if np.ndim(x) != 4 or np.ndim(w) != 4:
+        raise ValueError(f"conv2d needs an input (N, C, H, W) and a kernel (out, in, kh, kw), "
+                         f"got shapes {np.shape(x)} and {np.shape(w)}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but the "
+                         f"kernel of shape {w.shape} takes {w.shape[1]}")
+    if b is not None and np.shape(b) != (w.shape[0],):
+        raise ValueError(f"conv2d: a kernel of shape {w.shape} needs a bias of shape "
+                         f"({w.shape[0]},), got {np.shape(b)}")
+
+
+@primitive
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """z[n,o] = Σ_c x[n,c] ⋆ w[o,c] + b[o]: cross-correlation (as in PyTorch), NCHW."""
+    _check_conv(x, w, b)
+    s, p = int_pair(stride, "stride"), int_pair(padding, "padding")
+    _out_size(x.shape[2:], w.shape[2:], s, p, "conv2d")
+    win = _windows(x, w.shape[2:], s, p)
+    z = np.tensordot(win, w, axes=((1, 4, 5), (1, 2, 3))).transpose(0, 3, 1, 2)
+    z = np.ascontiguousarray(z)
+    if b is not None:
+        z += b.reshape(-1, 1, 1)
+    return z
+
+
+@conv2d.defvjp
+def conv2d_vjp(g, out, x, w, b=None, stride=1, padding=0, needs=(True, True, True)):
+    """∂z = (g full-convolved with the flipped kernel, x ⋆ g, Σ g over n, h, w)"""
+    gx = conv2d_input_grad(g, w, x.shape, stride, padding) if needs[0] else None
+    gw = conv2d_kernel_grad(x, g, w.shape, stride, padding) if needs[1] else None
+    gb = g.sum(axis=(0, 2, 3)) if b is not None and needs[2] else None
+    return gx, gw, gb
+
+
+@primitive
+def conv2d_input_grad(g, w, shape, stride=1, padding=0):
+    """∂C/∂x of conv2d for x of `shape`: Σ_o g[n,o] full-convolved with w[o,c] (transposed conv)."""
+    s, p = int_pair(stride, "stride"), int_pair(padding, "padding")
+    cols = np.tensordot(g, w, axes=((1,), (0,))).transpose(0, 3, 1, 2, 4, 5)
+    return _spread(cols, shape, w.shape[2:], s, p)
+
+
+@conv2d_input_grad.defvjp
+def conv2d_input_grad_vjp(h, out, g, w, shape, stride=1, padding=0, needs=(True, True)):
+    """∂(convᵀ(g, w)) = (conv2d(h, w), h ⋆ g): the adjoint of the adjoint is the conv"""
+    gg = conv2d(h, w, None, stride, padding) if needs[0] else None
+    gw = conv2d_kernel_grad(h, g, w.shape, stride, padding) if needs[1] else None
+    return gg, gw
+
+
+@primitive
+def conv2d_kernel_grad(x, g, shape, stride=1, padding=0):
+    """∂C/∂w of conv2d for w of `shape`: Σ_n x[n,c] ⋆ g[n,o] (correlation of input and δ)."""
+    s, p = int_pair(stride, "stride"), int_pair(padding, "padding")
+    win = _windows(x, shape[2:], s, p)
+    return np.tensordot(g, win, axes=((0, 2, 3), (0, 2, 3)))
+
+
+@conv2d_kernel_grad.defvjp
+def conv2d_kernel_grad_vjp(h, out, x, g, shape, stride=1, padding=0, needs=(True, True)):
+    """∂(x ⋆ g) = (convᵀ(g, h), conv2d(x, h)): bilinear, each part a conv of the other"""
+    gx = conv2d_input_grad(g, h, x.shape, stride, padding) if needs[0] else None
+    gg = conv2d(x, h, None, stride, padding) if needs[1] else None
+    return gx, gg
+
+
+def _pool_args(x, kernel_size, stride, what):
+    """(k, s, output size) checked against an (N, C, H, W) input; stride None means k."""
+    if np.ndim(x) != 4:
+        raise ValueError(f"{what} needs an input (N, C, H, W), got shape {np.shape(x)}")
+    k = int_pair(kernel_size, "kernel_size")
+    s = k if stride is None else int_pair(stride, "stride")
+    return k, s, _out_size(x.shape[2:], k, s, (0, 0), what)
+
+
+def _tap(x, i, j, s, out):
+    """The view x[:, :, s·y + i, s·x + j] over the output positions (y, x) of shape `out`."""
+    return x[:, :, i:i + s[0] * (out[0] - 1) + 1:s[0], j:j + s[1] * (out[1] - 1) + 1:s[1]]
+
+
+def _taps(x, k, s, out):
+    """(i, j, _tap(x, i, j, s, out)) for each kernel offset (i, j), in scan order."""
+    for i in range(k[0]):
+        for j in range(k[1]):
+            yield i, j, _tap(x, i, j, s, out)
+
+
+def _max_hits(x, k, s):
+    """(i, j, mask of the windows whose arg-max is offset (i, j)) for each offset: the
+    first offset equal to the window's max in scan order, so ties go to the first (PyTorch's
+    rule)."""
+    top = max_pool2d.fun(x, k, s)
+    free = np.ones(top.shape, dtype=bool)
+    for i, j, tap in _taps(x, k, s, top.shape[2:]):
+        hit = (tap == top) & free
+        free &= ~hit
+        yield i, j, hit
+
+
+@primitive
+def max_pool2d(x, kernel_size, stride=None):
+    """out[n,c,i,j] = max of x[n,c] over window (i, j)."""
+    k, s, size = _pool_args(x, kernel_size, stride, "max_pool2d")
+    # One elementwise maximum per kernel offset: far faster than a reduction over the
+    # window view's two short trailing axes.
+    out = None
+    for _, _, tap in _taps(x, k, s, size):
+        out = tap.copy() if out is None else np.maximum(out, tap, out=out)
+    return out
+
+
+@max_pool2d.defvjp
+def max_pool2d_vjp(g, out, x, kernel_size, stride=None):
+    """∂max pool = g routed to each window's arg-max (ties: the first, as in PyTorch)"""
+    return (max_unpool2d(g, x, kernel_size, stride),)
+
+
+@primitive
+def max_unpool2d(g, x, kernel_size, stride=None):
+    """zeros like x with each g[n,c,i,j] added at the arg-max of x's window (i, j)."""
+    k, s, _ = _pool_args(x, kernel_size, stride, "max_unpool2d")
+    out = np.zeros(x.shape, dtype=np.result_type(g, np.float32))
+    for i, j, hit in _max_hits(x, k, s):
+        _tap(out, i, j, s, g.shape[2:])[...] += g * hit
+    return out
+
+
+@max_unpool2d.defvjp
+def max_unpool2d_vjp(h, out, g, x, kernel_size, stride=None):
+    """∂unpool = (h read at each window's arg-max of x, nothing for x: the routing is constant)"""
+    return max_pick2d(h, x, kernel_size, stride), None
+
+
+@primitive
+def max_pick2d(h, x, kernel_size, stride=None):
+    """h[n,c] read at the arg-max of each of x's windows: the adjoint of max_unpool2d."""
+    k, s, _ = _pool_args(x, kernel_size, stride, "max_pick2d")
+    out = 0.0
+    for i, j, hit in _max_hits(x, k, s):
+        out = out + _tap(h, i, j, s, hit.shape[2:]) * hit
+    return out
+
+
+@max_pick2d.defvjp
+def max_pick2d_vjp(g, out, h, x, kernel_size, stride=None):
+    """∂pick = (g put back at the arg-max, nothing for x)"""
+    return max_unpool2d(g, x, kernel_size, stride), None
+
+
+@primitive
+def avg_pool2d(x, kernel_size, stride=None):
+    """out[n,c,i,j] = mean of x[n,c] over window (i, j)."""
+    k, s, size = _pool_args(x, kernel_size, stride, "avg_pool2d")
+    return sum(tap for _, _, tap in _taps(x, k, s, size)) / (k[0] * k[1])
+
+
+@avg_pool2d.defvjp
+def avg_pool2d_vjp(g, out, x, kernel_size, stride=None):
+    """∂average pool = g / (kh·kw) spread over each window"""
+    return (avg_unpool2d(g, x.shape, kernel_size, stride),)
+
+
+@primitive
+def avg_unpool2d(g, shape, kernel_size, stride=None):
+    """An image of `shape` with g[n,c,i,j] / (kh·kw) added over window (i, j)."""
+    k = int_pair(kernel_size, "kernel_size")
+    s = k if stride is None else int_pair(stride, "stride")
+    cols = np.broadcast_to((g / (k[0] * k[1]))[..., None, None], g.shape + k)
+    return _spread(cols, shape, k, s, (0, 0))
+
+
+@avg_unpool2d.defvjp
+def avg_unpool2d_vjp(h, out, g, shape, kernel_size, stride=None):
+    """∂spread = average pool of h (the two are adjoint)"""
+    return (avg_pool2d(h, kernel_size, stride),)

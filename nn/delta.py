@@ -18,6 +18,9 @@ per-example ones averaged. Supported: hidden σ in sigmoid / tanh / relu / ident
 any output σ, "bce" with a sigmoid output (δᴸ = a − y: ∂C/∂a = (a − y) / (a(1 − a)) and
 σ′ = a(1 − a) cancel, which also keeps it finite when σ saturates), and "cross_entropy" on
 logits (output None: δᴸ = softmax(z) − onehot(y)).
+
+`backprop` and `check` also take an `nn.Sequential` of conv layers, pools, Flatten, Linear and
+activations: `nn.delta_conv` carries the recursion through them.
 """
 
 from __future__ import annotations
@@ -120,6 +123,10 @@ def backprop(model: MLP, x: Any, y: Any, loss: str = "mse") -> tuple[Arrays, Arr
     x is a batch (rows) or one example; y the targets (same shape as the output) or, for
     "cross_entropy", integer labels. The model is read, not changed.
     """
+    if not isinstance(model, MLP):
+        from nn import delta_conv
+
+        return delta_conv.backprop(model, x, y, loss)
     weights, biases, acts = network(model)
     nabla_w, nabla_b, _, _, m = _run(weights, biases, acts, x, y, loss)
     return [nw / m for nw in nabla_w], [nb / m for nb in nabla_b]
@@ -190,7 +197,12 @@ def check(model: MLP, x: Any, y: Any, loss: str = "mse", *, atol: float = 1e-12,
     Compares ∂C/∂Wˡ and ∂C/∂bˡ, and puts δˡ beside autograd's ∂C/∂zˡ (δˡ is per example and
     C the batch mean, so ∂C/∂zˡ = δˡ / m). The report is ok when every entry agrees within
     atol + rtol·|autograd's entry|. The model's own gradients are left as they were.
+    A Sequential (convolutional layers, pooling, Flatten) is checked by `nn.delta_conv`.
     """
+    if not isinstance(model, MLP):
+        from nn import delta_conv
+
+        return delta_conv.check_conv(model, x, y, loss, atol=atol, rtol=rtol)
     weights, biases, acts = network(model)
     nabla_w, nabla_b, ds, _, m = _run(weights, biases, acts, x, y, loss)
     xb, yb = _batch(x, y, loss, weights)

@@ -75,7 +75,7 @@ def model_sweep(model: MLP, x: Any, y: Any, loss: str = "mse",
                 eps: Sequence[float] = DEFAULT_EPS, dtype: str = "float64") -> Sweep:
     """The step-size sweep of the batch loss's gradient with respect to every parameter."""
     return sweep(model_loss(model, x, y, loss), *model.parameters(), eps=eps, dtype=dtype,
-                 label=f"MLP {model.sizes}")
+                 label=f"MLP {model.sizes}" if isinstance(model, MLP) else repr(model))
 
 
 def find_culprit(model: MLP, x: Any, y: Any, loss: str = "mse", **kwargs: Any

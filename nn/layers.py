@@ -224,9 +224,10 @@ class Sequential(Module):
         self.steps = list(steps)
 
     @property
-    def layers(self) -> list[Linear]:
-        """The Linear layers among the steps, in order."""
-        return [s for s in self.steps if isinstance(s, Linear)]
+    def layers(self) -> list[Module]:
+        """The steps that hold parameters (Linear, Conv2d, ...), in order: what `draw` boxes
+        as layers."""
+        return [s for s in self.steps if isinstance(s, Module) and s.parameters()]
 
     def __call__(self, x: Any) -> Any:
         for step in self.steps:

@@ -1,8 +1,9 @@
-"""`deltagrad check`: gradient checks on a small MLP, printed as tables, saved as JSON and a plot.
+"""`deltagrad check`: gradient checks on a small MLP or conv net, as tables, JSON and a plot.
 
-Builds an MLP and a random batch, then runs three experiments on its loss: `gradcheck` over
-every parameter entry, the three-way table (autograd, δ recursion, central differences, per
-layer and parameter) and the step-size sweep in float64 and float32. When a check fails, every
+Builds an MLP (or, with --preset conv, a small conv net) and a random batch, then runs three
+experiments on its loss: `gradcheck` over every parameter entry, the three-way table
+(autograd, δ recursion, central differences, per layer and parameter) and the step-size sweep
+in float64 and float32. When a check fails, every
 op of the graph is rechecked on its own to name the wrong rule. Exit status 1 when a check
 fails, 2 for a bad option.
 """
@@ -30,6 +31,9 @@ MAX_PARAMS = 5000
 MAX_BATCH = 1000  # with 5000 parameters, 10,000 forward passes of this many examples
 # Below the smallest normal float64 a step loses precision and 1/eps overflows.
 SMALLEST_STEP = float(np.finfo(np.float64).tiny)
+# The conv preset: every kind of conv layer and both pools, small enough to difference.
+CONV_IMAGE = 8
+CONV_NET = "conv 2x3x3, max pool 2, conv 3x2x2 padding 1, average pool 2, dense 12-3"
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +43,9 @@ def register(subparsers: Any) -> None:
         description="Check an MLP's gradients three ways (autograd, the δ recursion, central "
                     "differences), sweep the finite-difference step, and name the wrong rule "
                     "when a check fails. Exit status 1 when a check fails.")
+    p.add_argument("--preset", choices=("mlp", "conv"), default="mlp",
+                   help="the network checked: an MLP of --sizes, or conv: a small conv net "
+                        f"on {CONV_IMAGE}x{CONV_IMAGE} images ({CONV_NET}) (mlp)")
     p.add_argument("--sizes", default="4,5,3", help="layer widths, comma-separated (4,5,3)")
     p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
                    help="hidden activation (sigmoid)")
@@ -90,7 +97,12 @@ def run(args: argparse.Namespace) -> int:
 def _config(args: argparse.Namespace) -> dict[str, Any]:
     sizes = _sizes(args.sizes)
     eps, atol, rtol = TOLERANCES[args.dtype]
-    cfg = dict(sizes=sizes, activation=args.activation, loss=args.loss, dtype=args.dtype,
+    if args.preset == "conv":
+        if args.sizes != "4,5,3":
+            raise CommandError("--sizes describes an MLP; the conv preset's layers are fixed")
+        sizes = [CONV_IMAGE * CONV_IMAGE, 3]
+    cfg = dict(preset=args.preset, sizes=sizes, activation=args.activation, loss=args.loss,
+               dtype=args.dtype,
                output_activation=_output(args), eps=_positive(args.eps, eps, "--eps"),
                atol=_positive(args.atol, atol, "--atol", zero=True),
                rtol=_positive(args.rtol, rtol, "--rtol", zero=True),
@@ -151,10 +163,15 @@ def _setup(cfg: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
     from nn.layers import MLP
 
     sizes = cfg["sizes"]
-    model = MLP(sizes, activation=cfg["activation"], output_activation=cfg["output_activation"],
-                seed=cfg["seed"], dtype=np.dtype(cfg["dtype"]))
     rng = np.random.default_rng(cfg["seed"] + 1)
-    x = rng.standard_normal((cfg["batch"], sizes[0]))
+    if cfg.get("preset") == "conv":
+        model = _conv_model(cfg)
+        x = rng.standard_normal((cfg["batch"], 1, CONV_IMAGE, CONV_IMAGE))
+    else:
+        model = MLP(sizes, activation=cfg["activation"],
+                    output_activation=cfg["output_activation"], seed=cfg["seed"],
+                    dtype=np.dtype(cfg["dtype"]))
+        x = rng.standard_normal((cfg["batch"], sizes[0]))
     if LOSSES[cfg["loss"]].targets == "labels":
         y = rng.integers(0, sizes[-1], cfg["batch"])
     elif cfg["loss"] == "bce":
@@ -162,6 +179,22 @@ def _setup(cfg: dict[str, Any]) -> tuple[Any, np.ndarray, np.ndarray]:
     else:
         y = rng.random((cfg["batch"], sizes[-1]))
     return model, x, y
+
+
+def _conv_model(cfg: dict[str, Any]) -> Any:
+    """The conv preset's network (CONV_NET), its activations and output as configured; the
+    document's N(0, 1) weights keep every gradient entry large enough for a float32 sweep."""
+    from nn.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+    from nn.layers import Linear, Sequential, activation
+
+    rng = np.random.default_rng(cfg["seed"])
+    kw = dict(rng=rng, dtype=np.dtype(cfg["dtype"]), init="normal")
+    steps = [Conv2d(1, 2, 3, **kw), activation(cfg["activation"]), MaxPool2d(2),
+             Conv2d(2, 3, 2, padding=1, **kw), activation(cfg["activation"]), AvgPool2d(2),
+             Flatten(), Linear(12, cfg["sizes"][-1], **kw)]
+    if cfg["output_activation"] is not None:
+        steps.append(activation(cfg["output_activation"]))
+    return Sequential(*steps)
 
 
 def _experiments(model: Any, x: np.ndarray, y: np.ndarray, cfg: dict[str, Any],
@@ -211,8 +244,8 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 def _plot(sweeps: list[Any], path: Path, cfg: dict[str, Any]) -> None:
     from autograd.check import plot_sweep
 
-    sizes = "-".join(map(str, cfg["sizes"]))
-    title = f"V-curve: MLP {sizes} {cfg['activation']}, {cfg['loss']} loss"
+    net = "conv net" if cfg.get("preset") == "conv" else "MLP " + "-".join(map(str, cfg["sizes"]))
+    title = f"V-curve: {net} {cfg['activation']}, {cfg['loss']} loss"
     try:
         plot_sweep(sweeps, path, title=title)
     except ImportError as e:

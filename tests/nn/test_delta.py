@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from nn import MLP, SGD, Sequential, binary_cross_entropy, cross_entropy, mse_loss
+from nn import MLP, SGD, Linear, Sequential, binary_cross_entropy, cross_entropy, mse_loss
 from nn import delta as nd
 from nn.delta import backprop, check, update_mini_batch
 
@@ -174,7 +174,9 @@ def test_other_refusals():
     model = MLP([2, 3], seed=0)
     with pytest.raises(ValueError, match=r"unknown loss 'hinge'.*valid: mse, bce, cross_entropy"):
         backprop(model, np.zeros((1, 2)), np.zeros((1, 3)), "hinge")
-    with pytest.raises(TypeError, match=r"written for nn\.MLP, got Sequential"):
+    with pytest.raises(TypeError, match=r"written for nn\.MLP and nn\.Sequential, got Linear"):
+        backprop(Linear(2, 3), np.zeros((1, 2)), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match=r"Sequential\(\) has no Conv2d or Linear step"):
         backprop(Sequential(), np.zeros((1, 2)), np.zeros((1, 3)))
     with pytest.raises(ValueError, match=r"width 2.*got \(4, 5\)"):
         backprop(model, np.zeros((4, 5)), np.zeros((4, 3)))

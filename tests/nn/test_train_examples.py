@@ -52,3 +52,14 @@ def test_two_moons_plot(tmp_path, capsys):
     model = ScalarMLP([2, 4, 1], activation="tanh", output_activation=None, seed=0)
     example.plot(model, points, labels, tmp_path / "moons.png")
     assert (tmp_path / "moons.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_conv_network_checks_its_gradients_and_learns(capsys, monkeypatch):
+    example = _example("conv_network")
+    monkeypatch.setattr(sys, "argv", ["conv_network.py", "--epochs", "1", "--train-limit",
+                                      "300"])
+    example.main()
+    first, *epochs = capsys.readouterr().out.splitlines()
+    assert first.startswith("δ recursion vs autograd on one batch") and first.endswith("(ok)")
+    scores = [int(re.fullmatch(r"Epoch \d: (\d+) / 2000", line).group(1)) for line in epochs]
+    assert len(scores) == 1 and scores[0] > 800  # chance: 200

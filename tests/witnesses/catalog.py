@@ -455,6 +455,51 @@ class Case:
     order: int = 1
 
 
+
+# ---- convolution and pooling: plain-loop references, sharing nothing with the rules --------
+
+def _conv_ref(x: Any, w: Any, b: Any = None, stride: int = 1, pad: int = 0) -> Any:
+    """Cross-correlation (NCHW), one output pixel at a time."""
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    kh, kw = w.shape[2:]
+    oh, ow = (x.shape[2] - kh) // stride + 1, (x.shape[3] - kw) // stride + 1
+    out = np.zeros((x.shape[0], w.shape[0], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", patch, w)
+    return out if b is None else out + b[None, :, None, None]
+
+
+def _pool_ref(x: Any, k: int, reduce: Callable[..., Any]) -> Any:
+    """reduce over each k×k window (stride k)."""
+    oh, ow = x.shape[2] // k, x.shape[3] // k
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = reduce(x[:, :, i * k:(i + 1) * k, j * k:(j + 1) * k], axis=(2, 3))
+    return out
+
+
+# distinct entries, so every window has one arg-max
+_ROUTE = np.random.default_rng(7).permutation(32).reshape(2, 1, 4, 4) / 8.0
+
+
+def _conv_square(xs: tuple[int, ...], ws: tuple[int, ...], pad: int) -> tuple[Any, Any]:
+    """Σ conv2d(x, w)² over an image x and a kernel w both taken from one vector v, and its
+    reference: the Hessian runs the rules of conv2d's own gradient ops. With these shapes the
+    δ of the output has the shape of w (or of x), so a swap of those gradients shows."""
+    n = math.prod(xs)
+
+    def call(v: Any) -> Any:
+        return (rules.conv2d(v[:n].reshape(xs), v[n:].reshape(ws), None, 1, pad) ** 2).sum()
+
+    def ref(v: Any) -> Any:
+        return np.sum(_conv_ref(v[:n].reshape(xs), v[n:].reshape(ws), None, 1, pad) ** 2)
+
+    return call, ref
+
+
 _EXPONENTS = np.array([0.0, 2.0, 3.0])
 
 
@@ -496,7 +541,32 @@ CASES = (
          lambda x, y: np.einsum("ij,k->jk", x, y), ((2, 3), (2,))),
     Case("einsum ij,jk", lambda x, y: np.einsum("ij,jk->ik", x, y),
          lambda x, y: np.einsum("ij,jk->ik", x, y), ((2, 2), (2, 2))),
+    Case("conv2d", lambda x, w, b: rules.conv2d(x, w, b, 1, 1),
+         lambda x, w, b: _conv_ref(x, w, b, 1, 1), ((2, 2, 5, 5), (3, 2, 3, 3), (3,))),
+    Case("conv2d, kernel as large as the image", lambda x, w: rules.conv2d(x, w),
+         lambda x, w: _conv_ref(x, w), ((1, 1, 3, 3), (1, 1, 3, 3))),
+    Case("conv2d stride 2", lambda x, w: rules.conv2d(x, w, None, 2, 0),
+         lambda x, w: _conv_ref(x, w, None, 2, 0), ((1, 2, 5, 5), (2, 2, 3, 3))),
+    Case("max_pool2d", lambda x: rules.max_pool2d(x, 2), lambda x: _pool_ref(x, 2, np.max),
+         ((2, 2, 4, 6),)),
+    Case("avg_pool2d", lambda x: rules.avg_pool2d(x, 2), lambda x: _pool_ref(x, 2, np.mean),
+         ((2, 2, 4, 6),)),
+    Case("max_unpool2d", lambda g: rules.max_unpool2d(g, _ROUTE, 2),
+         lambda g: np.repeat(np.repeat(g, 2, 2), 2, 3) * (
+             np.repeat(np.repeat(_pool_ref(_ROUTE, 2, np.max), 2, 2), 2, 3) == _ROUTE),
+         ((2, 1, 2, 2),)),
+    Case("max_pick2d", lambda h: rules.max_pick2d(h, _ROUTE, 2),
+         lambda h: _pool_ref(h * (np.repeat(np.repeat(
+             _pool_ref(_ROUTE, 2, np.max), 2, 2), 2, 3) == _ROUTE), 2, np.sum), ((2, 1, 4, 4),)),
     # second derivatives: Hessians of scalars, and of each output of a vector function
+    Case("conv2d squared, δ shaped like w", *_conv_square((1, 1, 3, 3), (1, 1, 2, 2), 0),
+         ((13,),), Domain(-1.0, 1.0), order=2),
+    Case("conv2d squared, δ shaped like x", *_conv_square((1, 1, 2, 2), (1, 1, 3, 3), 1),
+         ((13,),), Domain(-1.0, 1.0), order=2),
+    Case("average pool squared", lambda v: (rules.avg_pool2d(v.reshape(1, 2, 2, 2), 2) ** 2
+                                            ).sum(),
+         lambda v: np.sum(_pool_ref(v.reshape(1, 2, 2, 2), 2, np.mean) ** 2), ((8,),),
+         order=2),
     # (a zero exponent: the safe base that keeps d/dx x⁰ = 0 is differentiated too)
     Case("x**[0, 2, 3]", lambda v: (v ** _EXPONENTS).sum(), lambda v: np.sum(v ** _EXPONENTS),
          ((3,),), POSITIVE, order=2),
