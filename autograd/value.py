@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from numbers import Real
+from operator import attrgetter
 from typing import Any
 
 from autograd import rules
-from autograd.graph import Node, backprop
+from autograd.graph import Node, _bump, backward_pass
 from autograd.primitive import apply2
 
 _new = object.__new__
@@ -37,7 +38,7 @@ class Value(Node):
 
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):
-            data = data.data
+            data = data._data
         if not isinstance(data, Real):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} "
                             f"({data!r:.40})")
@@ -51,9 +52,23 @@ class Value(Node):
         v._fill(data, op is not None, "", op, args, parents)
         return v
 
+    def _set_data(self, x: Any) -> None:
+        if type(x) is not float:
+            if isinstance(x, Value) or not isinstance(x, Real):
+                raise TypeError(f"Value.data must be a real number, got {type(x).__name__} "
+                                f"({x!r:.40})")
+            x = float(x)
+        self._data = x
+        _bump(self)
+
+    data = property(attrgetter("_data"), _set_data, doc="""The float this node holds.
+
+    Assigning it (`v.data -= lr * v.grad`) counts as an in-place change: the version goes up,
+    and backward through a node recorded before the change raises RuntimeError.""")
+
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data:.6g}, grad={self.grad:.6g}{label})"
 
     # ---- arithmetic: every op goes through the shared rule table ----
 
@@ -96,19 +111,19 @@ class Value(Node):
     # ---- comparisons compare data (for masks in rules and for sorting); no gradient ----
 
     def __lt__(self, other: Any) -> bool:
-        return self.data < _lift(other, "<").data
+        return self._data < _lift(other, "<")._data
 
     def __le__(self, other: Any) -> bool:
-        return self.data <= _lift(other, "<=").data
+        return self._data <= _lift(other, "<=")._data
 
     def __gt__(self, other: Any) -> bool:
-        return self.data > _lift(other, ">").data
+        return self._data > _lift(other, ">")._data
 
     def __ge__(self, other: Any) -> bool:
-        return self.data >= _lift(other, ">=").data
+        return self._data >= _lift(other, ">=")._data
 
     def __float__(self) -> float:
-        return self.data
+        return self._data
 
     # ---- functions ----
 
@@ -152,7 +167,7 @@ class Value(Node):
         seed = grad if create_graph and isinstance(grad, Value) else float(grad)
         if create_graph and not isinstance(seed, Value):
             seed = Value._from_data(seed)
-        backprop(self, seed, create_graph=create_graph, retain_graph=True)
+        backward_pass(self, seed, create_graph=create_graph, retain_graph=True)
 
 
 def value_sum(values: Any, start: Any = 0.0) -> Value:

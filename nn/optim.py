@@ -29,6 +29,8 @@ class Optimizer:
         self.weight_decay = _checked_number(weight_decay, "weight_decay", type(self).__name__)
         # One scratch array per parameter: the step's temporaries live here, not in new arrays.
         self._scratch = [np.empty_like(p.data) for p in self.params]
+        for p in self.params:  # so `p.data = ...` refuses a new shape or dtype, naming us
+            p._held_by = type(self).__name__
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (`p.grad = None`) before the next backward."""
