@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
@@ -202,14 +202,21 @@ _latest_change = [-1]
 _change_lock = threading.Lock()
 
 
-def _bump(node: Node) -> None:
-    """Note an in-place change of `node`'s data: a new version, stamped with the clock."""
+def changed_in_place(nodes: Iterable[Node]) -> None:
+    """Count an in-place change of each node's data that `.data` assignment did not see (an
+    optimizer writing into the arrays): each gets a new version, stamped with the clock."""
     with _change_lock:
-        try:
-            node._version += 1
-        except AttributeError:  # the first change: the slot is left unset until then
-            node._version = 1
-        node._changed = _latest_change[0] = next(_counter)
+        for node in nodes:
+            try:
+                node._version += 1
+            except AttributeError:  # the first change: the slot is left unset until then
+                node._version = 1
+            node._changed = _latest_change[0] = next(_counter)
+
+
+def _bump(node: Node) -> None:
+    """Count one in-place change of `node`'s data (the `.data` setters call this)."""
+    changed_in_place((node,))
 
 
 def _inputs(node: Node) -> Iterator[tuple[int, Node]]:
