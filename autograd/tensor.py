@@ -436,7 +436,7 @@ def _replacement(t: Tensor, value: Any) -> np.ndarray:
         new = value
     else:
         try:
-            new = _as_array(value, old.dtype)
+            new = _as_array(value).astype(old.dtype, copy=False)
         except (TypeError, ValueError) as e:
             raise TypeError(f"Tensor.data must be real numbers: {e}") from None
     holder = "an op" if t._op is not None else getattr(t, "_held_by", None)
