@@ -8,15 +8,17 @@ node's rule for the gradients of its parents. No recursion anywhere, so a chain 
 nodes is as easy as a chain of ten.
 
 Threads. Grad mode (`no_grad`, `enable_grad`) and anomaly mode (`detect_anomaly`) are per
-thread (context variables: a new thread starts with recording on and anomaly mode off), so a
-`no_grad()` block in one thread never changes what another thread records. Building graphs,
-backward and optimizer steps are safe in several threads at once as long as each thread works
-on its own nodes: two models trained in two threads give each exactly its single-thread
-result. Reading shared parameters in one thread (evaluation under `no_grad()`) while another
-thread updates them is safe in the sense that nothing crashes, but the reader may see a
-half-updated step. Not thread-safe: one graph used from two threads at once (two backward
-passes through one graph, or one thread building on a graph while another runs backward
-through it), and two threads updating the same parameters or `.grad` at once.
+thread (thread-local: a new thread starts with recording on and anomaly mode off, whatever its
+parent has; asyncio tasks of one thread share its modes), so a `no_grad()` block in one thread
+never changes what another thread records. Building graphs, backward and optimizer steps are
+safe in several threads at once as long as each thread works on its own nodes: two models
+trained in two threads give each exactly its single-thread result. Reading shared parameters
+in one thread (evaluation under `no_grad()`) while another updates them does not crash, but
+the reader may see a half-updated step; and a graph recorded in one thread from parameters
+another thread then updates is refused by backward, as any in-place change is. Not
+thread-safe: one graph used from two threads at once (two backward passes through it, or
+building on it while another thread runs backward through it), and two threads updating the
+same parameters or `.grad` at once.
 """
 
 from __future__ import annotations
