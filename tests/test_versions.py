@@ -179,7 +179,7 @@ def test_sgd_bumps_only_the_parameters_it_updated():
                                  np.array([object(), None, 1], dtype=object), "abc"])
 def test_tensor_data_refuses_data_that_is_not_real_numbers(bad):
     w = _weights()
-    with pytest.raises(TypeError, match="Tensor.data must be real numbers"):
+    with pytest.raises(TypeError, match=r"Tensor\.data must be real numbers"):
         w.data = bad
     assert w.version == 0 and w.data.dtype == np.float64
 
@@ -216,7 +216,7 @@ def test_an_optimized_tensor_keeps_its_shape_and_dtype():
     SGD([w], lr=0.1)
     with pytest.raises(ValueError, match="SGD keeps state of that shape"):
         w.data = np.zeros((3, 1))
-    with pytest.raises(ValueError, match="dtype float64 with data of shape .* dtype float32"):
+    with pytest.raises(ValueError, match=r"dtype float64 with data of shape .* dtype float32"):
         w.data = np.zeros(3, dtype=np.float32)
     w.data = np.ones(3)  # same shape and dtype: fine
     assert w.version == 1
@@ -225,7 +225,7 @@ def test_an_optimized_tensor_keeps_its_shape_and_dtype():
 @pytest.mark.parametrize("bad", ["2.0", 1j, None, [1.0], Value(1.0)])
 def test_value_data_refuses_anything_but_a_real_number(bad):
     v = Value(1.0)
-    with pytest.raises(TypeError, match="Value.data must be a real number"):
+    with pytest.raises(TypeError, match=r"Value\.data must be a real number"):
         v.data = bad
     assert v.data == 1.0 and v.version == 0
 
