@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value
+from autograd.graph import changed_in_place
 
 Parameter = Tensor | Value
 
@@ -96,6 +97,7 @@ class Module:
                 p.data = float(arr)
             else:
                 p.data[...] = arr
+        changed_in_place([p for _, p in params if not isinstance(p, Value)])  # Values: setter
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -236,3 +236,12 @@ def test_value_data_takes_ints_and_numpy_floats_as_floats():
     assert type(v.data) is float and v.data == 3.0
     v.data = np.float32(0.5)
     assert type(v.data) is float and v.data == 0.5
+
+
+def test_loading_weights_between_forward_and_backward_raises():
+    model = MLP([3, 2], seed=0)
+    loss = mse_loss(model(np.ones((4, 3))), np.zeros((4, 2)))
+    model.load_state_dict(MLP([3, 2], seed=1).state_dict())
+    assert all(p.version == 1 for p in model.parameters())
+    with pytest.raises(RuntimeError, match=INPLACE):
+        loss.backward()
