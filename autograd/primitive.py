@@ -112,7 +112,7 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
     if not tracked or (_open.blocks and not _local.enabled):
         return kind._from_data(data)
     out = record(kind, op, data, tuple(raw), tuple(parents))
-    if constants:  # their versions are checked by backward too, as the parents' are
+    if constants and kind._shaped:  # checked by backward too (a Value's float cannot change)
         out._consts = tuple([a if isinstance(a, Node) else None for a in args])
     return out
 

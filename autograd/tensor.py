@@ -100,7 +100,10 @@ class Tensor(Node):
     array([[3., 4.]])
     """
 
-    __slots__ = ()
+    # Whether backward keeps this non-leaf's gradient (retain_grad); the constant Tensors among
+    # an op's inputs, aligned with its arguments (unset when there are none); the optimizer
+    # that keeps state shaped like this tensor (unset if none).
+    __slots__ = ("_retain", "_consts", "_held_by")
     _shaped = True
     # numpy hands `ndarray + Tensor` to Tensor.__radd__ instead of looping over entries.
     __array_ufunc__ = None
@@ -108,6 +111,7 @@ class Tensor(Node):
     def __init__(self, data: Any, requires_grad: bool = False, *, dtype: Any = None,
                  label: str = "") -> None:
         self._fill(_as_array(data, dtype), bool(requires_grad), label)
+        self._retain = False
 
     @classmethod
     def _from_data(cls, data: Any, op: Any = None, args: tuple = (),
@@ -116,6 +120,7 @@ class Tensor(Node):
         t = _new(cls)
         t._fill(data if type(data) is np.ndarray else np.asarray(data), op is not None, "", op,
                 args, parents)
+        t._retain = False
         return t
 
     # ---- the data, and changes to it ----

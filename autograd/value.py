@@ -52,6 +52,9 @@ class Value(Node):
         v._fill(data, op is not None, "", op, args, parents)
         return v
 
+    def retain_grad(self) -> None:
+        """Nothing to do: a Value keeps every node's gradient (as micrograd does)."""
+
     def _set_data(self, x: Any) -> None:
         if type(x) is not float:
             if isinstance(x, Value) or not isinstance(x, Real):
