@@ -210,14 +210,17 @@ def changed_in_place(nodes: Iterable[Node]) -> None:
     """Count an in-place change of each node's data that `.data` assignment did not see (an
     optimizer writing into the arrays): each gets a new version, stamped with the clock."""
     with _change_lock:
+        clock = _latest_change[0] = next(_counter)  # one reading serves the whole batch
         for node in nodes:
-            clock = _latest_change[0] = next(_counter)
             node._change = (getattr(node, "_change", _UNCHANGED)[0] + 1, clock)
 
 
 def _bump(node: Node) -> None:
-    """Count one in-place change of `node`'s data (the `.data` setters call this)."""
-    changed_in_place((node,))
+    """`changed_in_place` for one node, written out: the `.data` setters call it on every
+    `p.data -= lr * p.grad`, where the extra call and tuple cost 1% of an epoch."""
+    with _change_lock:
+        clock = _latest_change[0] = next(_counter)
+        node._change = (getattr(node, "_change", _UNCHANGED)[0] + 1, clock)
 
 
 def _inputs(node: Node) -> Iterator[tuple[int, Node]]:
@@ -323,13 +326,13 @@ def backward_pass(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     """
     order = toposort(root)
     check_versions(order)
-    run = _Run(wrt, create_graph, retain_graph or create_graph)
-    if wrt is None and not create_graph and not run.anomaly:
+    if wrt is None and not create_graph and not mode.anomaly:
         with _collector_paused:
-            _walk_plain(order, seed, run)
-    else:
-        with _collector_paused, _Backward(create_graph):
-            _walk(order, seed, run)
+            _walk_plain(order, seed, not retain_graph)
+        return None
+    run = _Run(wrt, create_graph, retain_graph or create_graph)
+    with _collector_paused, _Backward(create_graph):
+        _walk(order, seed, run)
     return None if wrt is None else [run.found.get(n) for n in wrt]
 
 
@@ -359,11 +362,10 @@ def _walk(order: list[Node], seed: Any, run: _Run) -> None:
 # of a Value chain (bench_deep_chain; 2,000 nodes: 1.6 ms here against 1.9 ms through `_walk`).
 # tests/test_driver.py runs both loops on the same graphs.
 
-def _walk_plain(order: list[Node], seed: Any, run: _Run) -> None:
+def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
     """`_walk` without the rare cases, inlined for speed."""
     shaped = order[0]._shaped
-    seen = run.seen
-    frees = run.frees
+    seen: set[int] = set()
     pending = {order[0]: seed}
     for node in order:
         g = pending.pop(node, None)

@@ -75,7 +75,8 @@ class SGD(Optimizer):
             g = p.grad
             if g is not None:
                 np.multiply(g if type(g) is np.ndarray else _raw(g), lr, out=buf)
-                np.subtract(p.data, buf, out=p.data)
+                data = p.data
+                np.subtract(data, buf, out=data)
                 stepped.append(p)
         changed_in_place(stepped)
 

@@ -34,11 +34,14 @@ def _tensor_graph() -> tuple[list[Tensor], Tensor]:
 @pytest.mark.parametrize("build", [_value_graph, _tensor_graph])
 def test_the_fast_path_gives_what_the_readable_loop_gives(build):
     results = []
-    for walk in (_walk, _walk_plain):
+    for fast in (False, True):
         leaves, root = build()
         seed = 1.0 if isinstance(root, Value) else np.array(1.0)
         with _collector_paused:
-            walk(toposort(root), seed, _Run(None, False, False))
+            if fast:
+                _walk_plain(toposort(root), seed, True)
+            else:
+                _walk(toposort(root), seed, _Run(None, False, False))
         results.append([np.asarray(leaf.grad) for leaf in leaves])
         assert all(n._args is None for n in toposort(root) if n._op is not None)  # freed
     for fast, slow in zip(*results):
