@@ -94,12 +94,13 @@ def prepared(nodes: Sequence[Node], dtype: Any = None) -> Iterator[None]:
             if isinstance(n, Tensor):
                 want = n.data.dtype if dtype is None else np.dtype(dtype)
                 if n.data.dtype != want or not n.data.flags.writeable:
-                    n.data = np.array(n.data, dtype=want)
+                    # a stand-in for the check only, so not a change the optimizer must see
+                    n._data = np.array(n.data, dtype=want)
             n.requires_grad = True
         yield
     finally:
         for n, data, flag in reversed(saved):
-            n.data = data
+            n._data = data
             n.requires_grad = flag
 
 

@@ -447,7 +447,7 @@ def _replacement(t: Tensor, value: Any) -> np.ndarray:
     holder = "an op" if t._op is not None else getattr(t, "_held_by", None)
     if holder and (new.shape != old.shape or new.dtype != old.dtype):
         why = (f"it was computed by {t.op!r}" if t._op is not None
-               else f"{holder} keeps state of that shape for it")
+               else f"{holder} keeps state of that shape and dtype for it")
         raise ValueError(f"Tensor.data: cannot replace data of shape {old.shape} and dtype "
                          f"{old.dtype} with data of shape {new.shape} and dtype {new.dtype}: "
                          f"{why}; write into it (t.data[...] = x) or make a new Tensor")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autograd import Tensor, Value, grad
+from autograd.gradcheck import sweep
 from autograd.graph import backward_pass, changed_in_place
 from nn import MLP, SGD, Adam, mse_loss
 
@@ -214,7 +215,7 @@ def test_a_computed_tensor_keeps_its_shape_and_dtype():
 def test_an_optimized_tensor_keeps_its_shape_and_dtype():
     w = _weights()
     SGD([w], lr=0.1)
-    with pytest.raises(ValueError, match="SGD keeps state of that shape"):
+    with pytest.raises(ValueError, match="SGD keeps state of that shape and dtype"):
         w.data = np.zeros((3, 1))
     with pytest.raises(ValueError, match=r"dtype float64 with data of shape .* dtype float32"):
         w.data = np.zeros(3, dtype=np.float32)
@@ -245,3 +246,12 @@ def test_loading_weights_between_forward_and_backward_raises():
     assert all(p.version == 1 for p in model.parameters())
     with pytest.raises(RuntimeError, match=INPLACE):
         loss.backward()
+
+
+def test_a_step_size_sweep_may_widen_an_optimized_float32_tensor_for_the_check():
+    w = Tensor(np.array([0.3, 0.7], dtype=np.float32), requires_grad=True)
+    SGD([w], lr=0.1)
+    before = w.data
+    rows = sweep(lambda t: (t * t).sum(), w, eps=[1e-3])
+    assert len(rows) == 1 and rows[0][1] < 1e-6
+    assert w.data is before and w.version == 0  # put back as it was, no change counted
