@@ -435,7 +435,7 @@ class Tensor(Node):
 
 def _replacement(t: Tensor, value: Any) -> np.ndarray:
     """New data for `t`: a float ndarray as given (shared, not copied), anything else converted
-    to t's dtype; refused where t's graph or an optimizer depends on its shape and dtype."""
+    to t's dtype; refused where t's graph, gradient or optimizer depends on its layout."""
     old = t._data
     if type(value) is np.ndarray and value.dtype.type in _FLOATS:
         new = value
@@ -444,14 +444,26 @@ def _replacement(t: Tensor, value: Any) -> np.ndarray:
             new = _as_array(value).astype(old.dtype, copy=False)
         except (TypeError, ValueError) as e:
             raise TypeError(f"Tensor.data must be real numbers: {e}") from None
-    holder = "an op" if t._op is not None else getattr(t, "_held_by", None)
-    if holder and (new.shape != old.shape or new.dtype != old.dtype):
-        why = (f"it was computed by {t.op!r}" if t._op is not None
-               else f"{holder} keeps state of that shape and dtype for it")
-        raise ValueError(f"Tensor.data: cannot replace data of shape {old.shape} and dtype "
-                         f"{old.dtype} with data of shape {new.shape} and dtype {new.dtype}: "
-                         f"{why}; write into it (t.data[...] = x) or make a new Tensor")
+    if new.shape != old.shape or new.dtype != old.dtype:
+        why = _layout_fixed(t)
+        if why:
+            raise ValueError(f"Tensor.data: cannot replace data of shape {old.shape} and dtype "
+                             f"{old.dtype} with data of shape {new.shape} and dtype "
+                             f"{new.dtype}: {why}; write into it (t.data[...] = x) or make a "
+                             "new Tensor")
     return new
+
+
+def _layout_fixed(t: Tensor) -> str:
+    """Why t's shape and dtype may not change ('' when they may)."""
+    if t._op is not None:
+        return f"it was computed by {t.op!r}"
+    holder = getattr(t, "_held_by", None)
+    if holder:
+        return f"{holder} keeps state of that shape and dtype for it"
+    if t.grad is not None:
+        return "its accumulated .grad has that shape and dtype (reset it: t.grad = None)"
+    return ""
 
 
 def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:

@@ -212,6 +212,16 @@ def test_a_computed_tensor_keeps_its_shape_and_dtype():
         h.data = np.zeros(3, dtype=np.float32)
 
 
+def test_a_tensor_with_a_gradient_keeps_its_shape_until_the_gradient_is_reset():
+    w = _weights()
+    (w * w).sum().backward()
+    with pytest.raises(ValueError, match=r"accumulated \.grad has that shape"):
+        w.data = np.zeros((2, 3))
+    w.grad = None
+    w.data = np.zeros((2, 3))
+    assert w.shape == (2, 3) and w.version == 1
+
+
 def test_an_optimized_tensor_keeps_its_shape_and_dtype():
     w = _weights()
     SGD([w], lr=0.1)
