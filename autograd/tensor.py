@@ -136,8 +136,8 @@ class Tensor(Node):
     Assigning it counts as an in-place change, and so does augmented assignment
     (`p.data -= lr * p.grad` calls the setter): the version goes up, and backward through a node
     recorded before the change raises RuntimeError. New data must be real numbers (taken as
-    float64 or float32); a tensor computed by an op or held by an optimizer keeps its shape and
-    dtype. Writing into the array (`t.data[0] = 1`) is not seen.""")
+    float64 or float32); a tensor computed by an op, held by an optimizer or holding a
+    gradient keeps its shape and dtype. Writing into the array (`t.data[0] = 1`) is not seen.""")
 
     # ---- the array side ----
 
