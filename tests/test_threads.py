@@ -204,3 +204,28 @@ def test_the_cycle_collector_stays_paused_until_the_last_concurrent_backward_end
     _run(a, b)
     assert seen == {"collector on": False}  # b's end did not switch it on under a's pass
     assert gc.isenabled()
+
+
+def test_a_graph_whose_parameters_another_thread_updates_is_refused_by_backward():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    opt = SGD([w], lr=0.1)
+    recorded, stepped = threading.Event(), threading.Event()
+    seen = {}
+
+    def reader() -> None:
+        loss = (w * w).sum()
+        recorded.set()
+        stepped.wait(10)
+        try:
+            loss.backward()
+        except RuntimeError as e:
+            seen["error"] = str(e)
+
+    def trainer() -> None:
+        recorded.wait(10)
+        (w * 3.0).sum().backward()
+        opt.step()
+        stepped.set()
+
+    _run(reader, trainer)
+    assert "modified by an inplace operation" in seen["error"]
