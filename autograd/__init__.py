@@ -26,7 +26,13 @@ from autograd.factories import (
     zeros_like,
 )
 from autograd.functional import grad, hessian, jacobian, value_and_grad, vjp
-from autograd.graph import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from autograd.graph import (
+    changed_in_place,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+)
 from autograd.primitive import Primitive, primitive
 from autograd.rules import avg_pool2d, conv2d, masked_sum, max_pool2d
 from autograd.tensor import Tensor
@@ -48,6 +54,7 @@ __all__ = [
     "__version__",
     "arange",
     "avg_pool2d",
+    "changed_in_place",
     "compile",
     "conv2d",
     "detect_anomaly",

@@ -25,10 +25,11 @@ from autograd.value import Value
 
 # Code in these folders reads .data to compute; anywhere else it is an escape into Python.
 _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-# Methods of the engine that hand a tensor's numbers to the caller.
+# Methods of the engine that hand a tensor's numbers to the caller (they read the public
+# `.data`, not the `_data` slot, so that the watch on `.data` sees them).
 _ESCAPES = frozenset({"item", "numpy", "tolist", "__array__", "__float__", "__int__",
-                      "__bool__", "__index__", "__lt__", "__le__", "__gt__", "__ge__",
-                      "argmax", "argmin", "__iter__", "__format__"})
+                      "__bool__", "__index__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
+                      "__ge__", "argmax", "argmin", "__iter__", "__format__"})
 
 
 class Uncapturable(Exception):
@@ -241,12 +242,11 @@ class Capture:
 
     def _step(self, node: Any, k: int, g: Any, pending: dict[int, Any]) -> Any:
         """One node's rule, run for real; records where each gradient goes and its shape."""
-        op, _, parents = _node_parts(node)
+        _, _, parents = _node_parts(node)
         index = self.tape.kinds[k][1]
         vals = [a if kind == "c" else self.values[a] for kind, a in self.tape.ops[index].args]
         needs = tuple(p is not None and self.live[self.slot[id(p)]] for p in parents)
-        grads = (op.vjp(g, node.data, *vals, needs=needs) if op.wants_needs
-                 else op.vjp(g, node.data, *vals))
+        grads = graph.apply_rule(node, g, vals, node.data, needs)
         routes = []
         for i, (p, gp) in enumerate(zip(parents, grads)):
             if p is None or gp is None or not needs[i]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd import rules
-from autograd.graph import Node, backprop, enable_grad
+from autograd.graph import Node, backward_pass, enable_grad
 from autograd.tensor import Tensor, _as_array
 from autograd.value import Value
 
@@ -81,7 +81,7 @@ def value_and_grad(f: Callable[..., Any], argnum: int | Sequence[int] = 0
             grads = [_zeros_like(n, traced) for n, _ in made]
         else:
             _scalar_output(out, "grad")
-            grads = backprop(out, _seed(out, traced), wrt=tuple(n for n, _ in made),
+            grads = backward_pass(out, _seed(out, traced), wrt=tuple(n for n, _ in made),
                              create_graph=traced)
             grads = [_zeros_like(n, traced) if g is None else g
                      for g, (n, _) in zip(grads, made)]
@@ -139,7 +139,7 @@ def vjp(f: Callable[[Any], Any], x: Any) -> tuple[Any, Callable[[Any], Any]]:
         if not out.requires_grad:
             return _zeros_like(node, traced)
         seed = _vjp_seed(out, v, traced)
-        (g,) = backprop(out, seed, wrt=(node,), create_graph=traced, retain_graph=True)
+        (g,) = backward_pass(out, seed, wrt=(node,), create_graph=traced, retain_graph=True)
         g = _zeros_like(node, traced) if g is None else g
         return g if traced else _as_raw_like(g, node)
 

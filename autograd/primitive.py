@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, mode, where_text
+from autograd.graph import Node, _local, _open, mode, where_text
 
 # Frames inside the engine are skipped: anomaly mode names the caller's line.
 _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -91,7 +91,7 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
     kind = None
     raw = []
     parents = []
-    tracked = False
+    tracked = constants = False
     for a in args:
         if isinstance(a, Node):
             if kind is not type(a):
@@ -99,26 +99,34 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
                     raise TypeError(f"{op.name}: cannot mix {kind.__name__} and "
                                     f"{type(a).__name__} in one operation")
                 kind = type(a)
-            raw.append(a.data)
+            raw.append(a._data)
             if a.requires_grad:
                 parents.append(a)
                 tracked = True
                 continue
+            constants = True
         else:
             raw.append(a)
         parents.append(None)
     data = op.fun(*raw)
-    if not (tracked and mode.enabled):
+    if not tracked or (_open.blocks and not _local.enabled):
         return kind._from_data(data)
-    return record(kind, op, data, tuple(raw), tuple(parents))
+    out = record(kind, op, data, tuple(raw), tuple(parents))
+    if constants and kind._shaped:  # checked by backward too (a Value's float cannot change)
+        out._consts = tuple([a if isinstance(a, Node) else None for a in args])
+    return out
 
 
 def apply2(op: Primitive, x: Node, y: Node) -> Node:
-    """`apply` for two nodes of one kind: the hot path of scalar arithmetic, kept lean."""
-    xd = x.data
-    yd = y.data
+    """`apply` for two nodes of one kind: the hot path of scalar arithmetic, kept lean.
+
+    A constant operand here is a Value (a float, which cannot change under the saved
+    argument), so unlike `apply` it is not kept for the version check.
+    """
+    xd = x._data
+    yd = y._data
     data = op.fun(xd, yd)
-    if mode.enabled and (x.requires_grad or y.requires_grad):
+    if (x.requires_grad or y.requires_grad) and (not _open.blocks or _local.enabled):
         return record(type(x), op, data, (xd, yd), (x if x.requires_grad else None,
                                                     y if y.requires_grad else None))
     return type(x)._from_data(data)
@@ -130,7 +138,7 @@ def record(kind: type[Node], op: Primitive, data: Any, raw: tuple[Any, ...],
     if op.vjp is None:
         _no_rule(op)
     out = kind._from_data(data, op, raw, parents)
-    if mode.anomaly:
+    if _open.blocks and _local.anomaly:
         _check_anomaly(op, out)
     return out
 
@@ -144,7 +152,7 @@ def _check_anomaly(op: Primitive, out: Node) -> None:
     """Anomaly mode: remember where the node was made; refuse a forward NaN or inf."""
     frames = [f for f in traceback.extract_stack()[:-3] if not f.filename.startswith(_ENGINE)]
     out._where = frames[-1] if frames else None
-    if not np.all(np.isfinite(out.data)):
+    if not np.all(np.isfinite(out._data)):
         phase = "" if mode.backward else " in the forward pass"
         raise FloatingPointError(f"{op.name} produced a non-finite value{phase}"
                                  f"{where_text(out)}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from numbers import Number
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from autograd import ops, rules
-from autograd.graph import Node, backprop, owned
+from autograd.graph import Node, _bump, backward_pass, owned
 from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply
 
@@ -22,7 +23,7 @@ def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
         if not isinstance(data, Tensor):
             raise TypeError(f"Tensor needs array data, got a {type(data).__name__}; "
                             "use Value for scalars in the scalar engine")
-        data = data.data
+        data = data._data
     if dtype is not None:
         _float_dtype(dtype)
     try:
@@ -102,7 +103,10 @@ class Tensor(ElementwiseMethods, Node):
     array([[3., 4.]])
     """
 
-    __slots__ = ()
+    # Whether backward keeps this non-leaf's gradient (retain_grad); the constant Tensors among
+    # an op's inputs, aligned with its arguments (unset when there are none); the optimizer
+    # that keeps state shaped like this tensor (unset if none).
+    __slots__ = ("_retain", "_consts", "_held_by")
     _shaped = True
     # Above ndarray's, so numpy defers to the Tensor in mixed operations.
     __array_priority__ = 1000.0
@@ -124,6 +128,7 @@ class Tensor(ElementwiseMethods, Node):
     def __init__(self, data: Any, requires_grad: bool = False, *, dtype: Any = None,
                  label: str = "") -> None:
         self._fill(_as_array(data, dtype), bool(requires_grad), label)
+        self._retain = False
 
     @classmethod
     def _from_data(cls, data: Any, op: Any = None, args: tuple = (),
@@ -132,33 +137,52 @@ class Tensor(ElementwiseMethods, Node):
         t = _new(cls)
         t._fill(data if type(data) is np.ndarray else np.asarray(data), op is not None, "", op,
                 args, parents)
+        t._retain = False
         return t
+
+    # ---- the data, and changes to it ----
+
+    def _set_data(self, value: Any) -> None:
+        if value is not self._data:
+            value = _replacement(self, value)
+        self._data = value
+        _bump(self)
+
+    data = property(attrgetter("_data"), _set_data, doc="""The ndarray itself (not a copy).
+
+    Assigning it counts as an in-place change, and so does augmented assignment
+    (`p.data -= lr * p.grad` calls the setter): the version goes up, and backward through a node
+    recorded before the change raises RuntimeError. New data must be real numbers (taken as
+    float64 or float32); a tensor computed by an op, held by an optimizer or holding a
+    gradient keeps its shape and dtype. Writing into the array (`t.data[0] = 1`) is not seen.""")
 
     # ---- the array side ----
 
     @property
     def shape(self) -> tuple[int, ...]:
         """The array's shape."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """The number of axes."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
         """The array's dtype (float64 or float32)."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
         """The number of entries."""
-        return self.data.size
+        return self._data.size
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
+    # The methods below hand the numbers to the caller: they read the public `.data`, which a
+    # compiled capture watches, so data-dependent Python inside a compiled fn is seen.
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
 
@@ -175,7 +199,7 @@ class Tensor(ElementwiseMethods, Node):
 
     def detach(self) -> Tensor:
         """The same data as a constant: no graph, no gradient."""
-        return Tensor._from_data(self.data)
+        return Tensor._from_data(self._data)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Mark this leaf as a parameter (or not); returns self."""
@@ -186,7 +210,7 @@ class Tensor(ElementwiseMethods, Node):
         return self
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=20,
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=20,
                                prefix="Tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
         op = f", op={self._op.name}" if self._op is not None else ""
@@ -422,18 +446,18 @@ class Tensor(ElementwiseMethods, Node):
         if create_graph:
             seed = seed if isinstance(seed, Tensor) else Tensor._from_data(seed)
         elif isinstance(seed, Tensor):
-            seed = seed.data
+            seed = seed._data
         keep = create_graph if retain_graph is None else retain_graph
-        backprop(self, seed, create_graph=create_graph, retain_graph=keep)
+        backward_pass(self, seed, create_graph=create_graph, retain_graph=keep)
 
     def _seed(self, grad: Any) -> Any:
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
                                    "of the same shape (only one-entry outputs default to 1)")
-            return np.array(1.0, dtype=self.data.dtype).reshape(self.data.shape)
+            return np.array(1.0, dtype=self._data.dtype).reshape(self._data.shape)
         if isinstance(grad, Tensor):
-            g = grad if grad.requires_grad else grad.data.copy()
+            g = grad if grad.requires_grad else grad._data.copy()
         else:
             g = _as_array(grad, self.dtype)
         if g.shape != self.shape:
@@ -446,8 +470,8 @@ class Tensor(ElementwiseMethods, Node):
         if isinstance(g, Node):
             self.grad = g if prev is None else prev + g
             return
-        if g.dtype != self.data.dtype:
-            g = g.astype(self.data.dtype)
+        if g.dtype != self._data.dtype:
+            g = g.astype(self._data.dtype)
         self.grad = owned(g, seen) if prev is None else prev + g
 
     def zero_grad(self) -> None:
@@ -565,6 +589,39 @@ class Tensor(ElementwiseMethods, Node):
 def _compared(other: Any) -> Any:
     """The other side of == or != as numpy compares it."""
     return other.data if isinstance(other, Tensor) else other
+
+
+def _replacement(t: Tensor, value: Any) -> np.ndarray:
+    """New data for `t`: a float ndarray as given (shared, not copied), anything else converted
+    to t's dtype; refused where t's graph, gradient or optimizer depends on its layout."""
+    old = t._data
+    if type(value) is np.ndarray and value.dtype.type in _FLOATS:
+        new = value
+    else:
+        try:
+            new = _as_array(value).astype(old.dtype, copy=False)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"Tensor.data must be real numbers: {e}") from None
+    if new.shape != old.shape or new.dtype != old.dtype:
+        why = _layout_fixed(t)
+        if why:
+            raise ValueError(f"Tensor.data: cannot replace data of shape {old.shape} and dtype "
+                             f"{old.dtype} with data of shape {new.shape} and dtype "
+                             f"{new.dtype}: {why}; write into it (t.data[...] = x) or make a "
+                             "new Tensor")
+    return new
+
+
+def _layout_fixed(t: Tensor) -> str:
+    """Why t's shape and dtype may not change ('' when they may)."""
+    if t._op is not None:
+        return f"it was computed by {t.op!r}"
+    holder = getattr(t, "_held_by", None)
+    if holder:
+        return f"{holder} keeps state of that shape and dtype for it"
+    if t.grad is not None:
+        return "its accumulated .grad has that shape and dtype (reset it: t.grad = None)"
+    return ""
 
 
 def _axis(axis: Any, ndim: int) -> tuple[int, ...] | None:

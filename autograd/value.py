@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from numbers import Real
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
 from autograd import rules
-from autograd.graph import Node, backprop
+from autograd.graph import Node, _bump, backward_pass
 from autograd.methods import ElementwiseMethods
 from autograd.primitive import apply2
 
@@ -56,7 +57,7 @@ class Value(ElementwiseMethods, Node):
 
     def __init__(self, data: float, label: str = "") -> None:
         if isinstance(data, Value):
-            data = data.data
+            data = data._data
         if not _real(data):
             raise TypeError(f"Value needs a real number, got {type(data).__name__} "
                             f"({data!r:.40})")
@@ -73,9 +74,26 @@ class Value(ElementwiseMethods, Node):
         v._fill(data, op is not None, "", op, args, parents)
         return v
 
+    def retain_grad(self) -> None:
+        """Nothing to do: a Value keeps every node's gradient (as micrograd does)."""
+
+    def _set_data(self, x: Any) -> None:
+        if type(x) is not float:
+            if isinstance(x, Value) or not isinstance(x, Real):
+                raise TypeError(f"Value.data must be a real number, got {type(x).__name__} "
+                                f"({x!r:.40})")
+            x = float(x)
+        self._data = x
+        _bump(self)
+
+    data = property(attrgetter("_data"), _set_data, doc="""The float this node holds.
+
+    Assigning it (`v.data -= lr * v.grad`) counts as an in-place change: the version goes up,
+    and backward through a node recorded before the change raises RuntimeError.""")
+
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data:.6g}, grad={self.grad:.6g}{label})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Jupyter's rich display: the graph as SVG beside the repr (autograd.draw.render)."""
@@ -124,19 +142,19 @@ class Value(ElementwiseMethods, Node):
     # ---- comparisons compare data (for masks in rules and for sorting); no gradient ----
 
     def __lt__(self, other: Any) -> bool:
-        return self.data < _lift(other, "<").data
+        return self._data < _lift(other, "<")._data
 
     def __le__(self, other: Any) -> bool:
-        return self.data <= _lift(other, "<=").data
+        return self._data <= _lift(other, "<=")._data
 
     def __gt__(self, other: Any) -> bool:
-        return self.data > _lift(other, ">").data
+        return self._data > _lift(other, ">")._data
 
     def __ge__(self, other: Any) -> bool:
-        return self.data >= _lift(other, ">=").data
+        return self._data >= _lift(other, ">=")._data
 
     def __float__(self) -> float:
-        return self.data
+        return self._data
 
     def item(self) -> float:
         """The value as a float (as Tensor.item)."""
@@ -191,7 +209,7 @@ class Value(ElementwiseMethods, Node):
         seed = grad if create_graph and isinstance(grad, Value) else float(grad)
         if create_graph and not isinstance(seed, Value):
             seed = Value._from_data(seed)
-        backprop(self, seed, create_graph=create_graph, retain_graph=True)
+        backward_pass(self, seed, create_graph=create_graph, retain_graph=True)
 
 
 def value_sum(values: Any, start: Any = 0.0) -> Value:

@@ -126,7 +126,7 @@ def backprop(model: MLP, x: Any, y: Any, loss: str = "mse") -> tuple[Arrays, Arr
     if not isinstance(model, MLP):
         from nn import delta_conv
 
-        return delta_conv.backprop(model, x, y, loss)
+        return delta_conv.backprop_conv(model, x, y, loss)
     weights, biases, acts = network(model)
     nabla_w, nabla_b, _, _, m = _run(weights, biases, acts, x, y, loss)
     return [nw / m for nw in nabla_w], [nb / m for nb in nabla_b]

@@ -269,7 +269,7 @@ def _conv_batch(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def backprop(model: Sequential, x: Any, y: Any, loss: str = "mse") -> tuple[Arrays, Arrays]:
+def backprop_conv(model: Sequential, x: Any, y: Any, loss: str = "mse") -> tuple[Arrays, Arrays]:
     """(∂C/∂W, ∂C/∂b) of every Conv2d and Linear step by the δ recursion, C the batch mean."""
     nw, nb, _, m = _run_conv(model, x, y, loss)
     return [w / m for w in nw], [b / m for b in nb]

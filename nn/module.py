@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, Value
+from autograd import Tensor, Value, changed_in_place
 from autograd.files import write_file
 from nn._npz import read_npz
 
@@ -42,7 +42,7 @@ class Module:
         """(dotted name, parameter) pairs in a stable order; a shared parameter appears once."""
         seen: set[int] = set()
         out: list[tuple[str, Parameter]] = []
-        for name, p in _walk(self, ""):
+        for name, p in _walk_modules(self, ""):
             if id(p) not in seen:
                 seen.add(id(p))
                 out.append((name, p))
@@ -94,6 +94,7 @@ class Module:
                 p.data = float(arr)
             else:
                 p.data[...] = arr
+        changed_in_place([p for _, p in params if not isinstance(p, Value)])  # Values: setter
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -125,15 +126,15 @@ def _children(value: Any) -> Iterator[Module]:
             yield from _children(item)
 
 
-def _walk(obj: Any, name: str) -> Iterator[tuple[str, Parameter]]:
+def _walk_modules(obj: Any, name: str) -> Iterator[tuple[str, Parameter]]:
     """Every parameter reachable from obj, with its dotted name."""
     if isinstance(obj, Module):
         for key, value in vars(obj).items():
             if not key.startswith("_"):
-                yield from _walk(value, f"{name}.{key}" if name else key)
+                yield from _walk_modules(value, f"{name}.{key}" if name else key)
     elif isinstance(obj, (list, tuple)):
         for i, item in enumerate(obj):
-            yield from _walk(item, f"{name}.{i}")
+            yield from _walk_modules(item, f"{name}.{i}")
     elif isinstance(obj, Tensor):
         if obj.requires_grad and obj.is_leaf:
             yield name, obj

@@ -150,8 +150,6 @@ SHARED_NAMES = {
     "run": "each nn.commands module runs its subcommand",
     "sigmoid": "σ: the engine's primitive, and nn.delta's plain numpy one",
     "_path": "a path argument checked for type, in nn.data and nn.module",
-    "backprop": "the engine's driver (graph) and the document's δ recursion (nn.delta)",
-    "_rule": "a node's rule applied, in the driver and in the culprit finder",
 }
 # autograd.ops gives each numpy function numpy's signature and calls the primitive of the same
 # name in autograd.rules: one op, two layers of it.

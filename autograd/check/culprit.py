@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autograd.check.fd import FAIL, KINK, Slot, as_variables, errors, judge, prepared, probe
-from autograd.graph import Node, enable_grad, toposort, unbroadcast
+from autograd.graph import Node, apply_rule, enable_grad, toposort, unbroadcast
 
 _STATUS = {0: "ok", FAIL: "FAIL", KINK: "kink"}
 
@@ -171,7 +171,7 @@ def _check_node(node: Node, pos: int, rng: np.random.Generator, eps: float, atol
 
     base = dict(op=op.name, node=pos, label=node.label)
     try:
-        grads = _rule(op, g, out, args, node._parents)
+        grads = _padded(apply_rule(node, g, args, out), len(args))
     except Exception as e:  # a rule that raises is as wrong as one that miscounts
         return [OpCheck(**base, arg=i, shape=np.shape(a), n_checked=0, max_abs_error=np.inf,
                         max_rel_error=np.inf, status="FAIL", note=f"rule raised {e!r:.80}")
@@ -180,13 +180,10 @@ def _check_node(node: Node, pos: int, rng: np.random.Generator, eps: float, atol
             for i, p in enumerate(node._parents) if p is not None]
 
 
-def _rule(op: Any, g: Any, out: Any, args: list[Any], parents: tuple[Any, ...]) -> list[Any]:
-    if op.wants_needs:
-        grads = op.vjp(g, out, *args, needs=tuple(p is not None for p in parents))
-    else:
-        grads = op.vjp(g, out, *args)
+def _padded(grads: Any, n: int) -> list[Any]:
+    """A rule's gradients, one per argument (rules may stop before trailing constants)."""
     grads = list(grads)
-    return grads + [None] * (len(args) - len(grads))
+    return grads + [None] * (n - len(grads))
 
 
 def _check_arg(value: Callable[[], np.ndarray], slots: list[Slot], i: int, gi: Any,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, backprop, enable_grad, no_grad
+from autograd.graph import Node, backward_pass, enable_grad, no_grad
 from autograd.tensor import Tensor
 from autograd.value import Value
 
@@ -94,12 +94,13 @@ def prepared(nodes: Sequence[Node], dtype: Any = None) -> Iterator[None]:
             if isinstance(n, Tensor):
                 want = n.data.dtype if dtype is None else np.dtype(dtype)
                 if n.data.dtype != want or not n.data.flags.writeable:
-                    n.data = np.array(n.data, dtype=want)
+                    # a stand-in for the check only, so not a change the optimizer must see
+                    n._data = np.array(n.data, dtype=want)
             n.requires_grad = True
         yield
     finally:
         for n, data, flag in reversed(saved):
-            n.data = data
+            n._data = data
             n.requires_grad = flag
 
 
@@ -129,7 +130,7 @@ def analytic_jacobian(f: Callable[..., Any], nodes: Sequence[Node]) -> tuple[Any
             if not tracked:
                 columns.append(np.zeros(sum(np.size(n.data) for n in nodes)))
                 continue
-            grads = backprop(part, seed, wrt=tuple(nodes), retain_graph=True)
+            grads = backward_pass(part, seed, wrt=tuple(nodes), retain_graph=True)
             columns.append(np.concatenate([_flat_grad(g, n) for g, n in zip(grads, nodes)]))
     return out, np.stack(columns, axis=1)
 

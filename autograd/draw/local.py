@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd.draw.trace import Trace
-from autograd.graph import Node, unbroadcast
+from autograd.graph import Node, apply_rule, unbroadcast
 from autograd.rules import data_of
 
 # Jacobians up to this many entries are computed and shown in full; larger ones by shape.
@@ -28,14 +28,8 @@ def freed(node: Node) -> bool:
 
 def _pullback(node: Node, g: Any) -> tuple[Any, ...]:
     """The node's rule applied to the incoming gradient g: one entry per argument."""
-    op = node._op
-    args = node._args
-    if op.wants_needs:
-        needs = tuple([p is not None for p in node._parents])
-        grads = op.vjp(g, node.data, *args, needs=needs)
-    else:
-        grads = op.vjp(g, node.data, *args)
-    return tuple(grads) + (None,) * (len(args) - len(grads))
+    grads = apply_rule(node, g)
+    return tuple(grads) + (None,) * (len(node._args) - len(grads))
 
 
 def scalar_partials(node: Node) -> tuple[float | None, ...]:

@@ -211,14 +211,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
     outputs = {f"--{flag}": getattr(args, flag) for flag in ("save", "json", "plot")}
     cli.check_outputs(outputs)
     for flag, path in outputs.items():
-        for data in _inputs(args.data) if path is not None else ():
+        for data in _data_files(args.data) if path is not None else ():
             if data.exists() and same_file(path, data):
                 raise CommandError(f"{flag} {path} is the data file {data}: writing it would "
                                    "destroy the training data")
     cli.check_plot(args.plot)
 
 
-def _inputs(folder: str | None) -> list[Path]:
+def _data_files(folder: str | None) -> list[Path]:
     """The files training reads: the bundled subset, or the IDX files of --data (gzipped or
     not)."""
     from nn import data
