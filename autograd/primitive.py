@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, _local, _open, mode, where_text
+from autograd.graph import Node, _local, _open, mode, silently, where_text
 
 # Frames inside the engine are skipped: anomaly mode names the caller's line.
 _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -108,7 +108,7 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
         else:
             raw.append(a)
         parents.append(None)
-    data = op.fun(*raw)
+    data = silently(op.fun, *raw)
     if not tracked or (_open.blocks and not _local.enabled):
         return kind._from_data(data)
     out = record(kind, op, data, tuple(raw), tuple(parents))

@@ -170,6 +170,10 @@ class Dropout(Module):
     1/(1 − p), so the expected output is the input (inverted dropout, as in PyTorch); in
     evaluation mode the identity. Masks come from a Generator seeded by `seed` (or `rng`)."""
 
+    # A new mask each training step: nn.train runs such a model's steps eagerly, since a
+    # compiled replay would keep the first mask.
+    draws_random = True
+
     def __init__(self, p: float = 0.5, *, seed: int | None = None,
                  rng: np.random.Generator | None = None) -> None:
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:

@@ -141,8 +141,9 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
     spec = get_loss(loss)
     cost, targets = _replayable(spec, data.labels)
     images, targets = _in_dtype(model, data.images, targets)
-    # bce checks its inputs' range and masks its targets' 0s and 1s: data the replay cannot see
-    if compiled and cost is not binary_cross_entropy:
+    # bce checks its inputs' range and masks its targets' 0s and 1s, and dropout draws a new
+    # mask each step: data a replay cannot see, so those steps run eagerly
+    if compiled and cost is not binary_cross_entropy and not _draws_random(model):
         step = compile_step(model, cost, optimizer)
     else:
         step = _eager_step(model, cost, optimizer)
@@ -184,6 +185,12 @@ def _epoch(model: Any, step: Callable[[np.ndarray, np.ndarray], Tensor], x: np.n
         total += value * len(idx)
     _check_weights(model, j, i)
     return total / len(x)
+
+
+def _draws_random(model: Any) -> bool:
+    """Whether a module of the model draws random numbers while training (Dropout)."""
+    modules = model.modules() if callable(getattr(model, "modules", None)) else ()
+    return any(getattr(m, "draws_random", False) for m in modules)
 
 
 def _eager_step(model: Any, cost: Callable[[Tensor, Any], Tensor],

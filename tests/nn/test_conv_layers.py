@@ -189,3 +189,20 @@ def test_draw_boxes_conv_layers_with_shapes():
     source = draw(loss, clusters=net).source
     assert 'label="layer 1 (Conv2d)"' in source and 'label="layer 2 (Linear)"' in source
     assert "(2, 1, 3, 3) float64" in source and "label=max_pool2d" in source
+
+
+def test_training_with_dropout_runs_eagerly_without_a_compile_warning():
+    import warnings
+
+    from nn import SGD, Dropout, Linear, Sequential
+    from nn.data import Split
+    from nn.train import train
+
+    rng = np.random.default_rng(0)
+    model = Sequential(Linear(6, 8, seed=0), Dropout(0.5, seed=1), Linear(8, 10, seed=2))
+    data = Split(rng.random((40, 6)), rng.integers(0, 10, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a CompileWarning would fail here
+        history = train(model, SGD(model.parameters(), lr=0.1), data, epochs=2, batch_size=10,
+                        loss="cross_entropy", seed=0, log=None)
+    assert len(history.epochs) == 2

@@ -1,0 +1,79 @@
+"""inf and nan are defined answers: the engine computes them without numpy's RuntimeWarnings,
+forward and backward, and leaves the caller's own numpy error state as it was."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+from autograd import Tensor, detect_anomaly, grad
+
+
+def _backward(f, x):
+    t = Tensor(np.array(x, dtype=float), requires_grad=True)
+    f(t).sum().backward()
+    return t.grad
+
+
+CASES = {
+    "exp overflow": lambda: Tensor([1000.0]).exp(),
+    "x / 0": lambda: Tensor([1.0]) / Tensor([0.0]),
+    "0 / 0": lambda: Tensor([0.0]) / 0.0,
+    "inf · 0": lambda: Tensor([np.inf]) * 0.0,
+    "sum past the float range": lambda: Tensor([1e308, 1e308]).sum(),
+    "matmul past the float range": lambda: Tensor([[1e200, 1e200]]) @ Tensor([[1e200], [1e200]]),
+    "∂ log at 0": lambda: _backward(lambda t: t.log(), [0.0]),
+    "∂ exp past the float range": lambda: _backward(lambda t: t.exp(), [1000.0]),
+    "∂ x / y at y = 0": lambda: _backward(lambda t: 1.0 / t, [0.0]),
+    "second derivative of log at 0": lambda: grad(
+        lambda x: grad(lambda y: y.log().sum())(x).sum())(np.zeros(2)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_no_numpy_warning_escapes(case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CASES[case]()
+
+
+def test_the_callers_numpy_error_state_is_left_as_it_was():
+    with np.errstate(over="raise"):
+        Tensor([1000.0]).exp()
+        _backward(lambda t: t.exp(), [1000.0])
+        with pytest.raises(FloatingPointError):
+            np.exp(np.array([1000.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeWarning):
+            np.exp(np.array([1000.0]))
+
+
+def test_silence_in_one_thread_is_not_silence_in_another():
+    seen = []
+
+    def engine():
+        for _ in range(2000):
+            Tensor([1000.0]).exp()
+
+    def plain():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(200):
+                np.exp(np.array([1000.0]))
+        seen.append(len(caught))
+
+    threads = [threading.Thread(target=engine), threading.Thread(target=plain)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [200]
+
+
+def test_anomaly_mode_still_names_the_op_that_made_an_inf():
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="exp"):
+        Tensor([1000.0], requires_grad=True).exp()
