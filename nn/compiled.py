@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import CompileWarning, Tensor, rules
+from autograd import CompileWarning, Tensor, changed_in_place, rules
 from autograd import compile as compile_fn
 from nn.layers import MLP, Identity, Sigmoid
 from nn.losses import mse_loss
@@ -227,6 +227,7 @@ class _MLPPlan:
     def _generate(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """The step as one straight-line function of numpy calls (source in `.source`)."""
         names: dict[str, Any] = {"np": np, "_PlanStale": _PlanStale, "DT": self.dtype,
+                                 "CHANGED": changed_in_place,
                                  "SCALE": self.scale, "OPT": self.optimizer,
                                  "SIG": _sigmoid_fused if self.fuse_sigmoid else _sigmoid_eager}
         lines = ["def step(x, y):", "    if OPT.momentum or OPT.weight_decay:",
@@ -287,12 +288,12 @@ class _MLPPlan:
             if not self.fold:
                 lines += [f"    np.multiply(gw{i}, lr, out=gw{i})",
                           f"    np.multiply(gb{i}, lr, out=gb{i})"]
-            # in place, then assigned back as eager's `p.data -= buf` does, so that whatever
-            # watches assignments to .data (version counters) sees this update too
             lines += [f"    np.subtract(w{i}, gw{i}, out=w{i})",
-                      f"    np.subtract(b{i}, gb{i}, out=b{i})",
-                      f"    W{i}.data = w{i}", f"    B{i}.data = b{i}"]
-        return lines
+                      f"    np.subtract(b{i}, gb{i}, out=b{i})"]
+        # one bump of the version counters for every parameter updated in place, as eager
+        # SGD does, so a graph recorded before this step is refused by backward
+        params = ", ".join(f"W{i}, B{i}" for i in range(len(self.layers)))
+        return [*lines, f"    CHANGED(({params},))"]
 
 
 def _sigmoid_grad_lines(i: int) -> list[str]:

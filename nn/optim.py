@@ -28,7 +28,10 @@ def _setting(name: str) -> property:
     written to every group (checked), as a schedule between steps does."""
 
     def read(self: Optimizer) -> Any:
-        values = [g[name] for g in self.param_groups]
+        groups = self.param_groups
+        if len(groups) == 1:  # the common case, read once a step by a compiled plan
+            return groups[0][name]
+        values = [g[name] for g in groups]
         if any(v != values[0] for v in values[1:]):
             raise AttributeError(f"the parameter groups have different values of {name} "
                                  f"{values}: read opt.param_groups[i][{name!r}]")

@@ -243,3 +243,20 @@ def test_turning_on_momentum_later_leaves_the_fused_plan():
     assert not step._fusable
     for a, b in zip(eager.parameters(), comp.parameters()):
         np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
+
+
+def test_a_compiled_step_bumps_the_versions_of_what_it_updates():
+    from nn import MLP, SGD, compile_step, mse_loss
+
+    rng = np.random.default_rng(5)
+    model = MLP([4, 5, 3], seed=0)
+    step = compile_step(model, mse_loss, SGD(model.parameters(), lr=0.1))
+    x, y = rng.random((10, 4)), rng.random((10, 3))
+    for _ in range(4):  # past capture and verification: the fused plan runs
+        step(x, y)
+    stale = mse_loss(model(x), y)  # recorded before the next update
+    before = [p.version for p in model.parameters()]
+    step(x, y)
+    assert all(p.version > v for p, v in zip(model.parameters(), before))
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        stale.backward()
