@@ -43,6 +43,7 @@ def read_npz(path: Path, max_bytes: int, error: type[ValueError], what: str
     try:
         with zipfile.ZipFile(path) as z:
             return _npy_members(z, path, max_bytes, error)
+    # (zipfile raises NotImplementedError for a compression method it does not know)
     except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile,
             NotImplementedError) as e:
         if isinstance(e, error):

@@ -26,7 +26,8 @@ activations: `nn.delta_conv` carries the recursion through them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,23 +225,29 @@ def _autograd_gradients(model: MLP, x: np.ndarray, y: np.ndarray, loss: str
     graph the training loop differentiates then gives every ∂C/∂zˡ together with ∂C/∂W and
     ∂C/∂b, where a functional grad would have to rebuild the network as a function of each zˡ.
     """
-    params = model.parameters()
+    zs: list[Tensor] = []
+    with own_gradients(model.parameters()), enable_grad():
+        a: Any = x
+        for layer, act in zip(model.layers, model.activations):
+            z = layer(a)
+            z.retain_grad()
+            zs.append(z)
+            a = act(z)
+        get_loss(loss).function(a, y).backward()
+        return ([np.array(la.weight.grad) for la in model.layers],
+                [np.array(la.bias.grad) for la in model.layers],
+                [np.array(z.grad) for z in zs])
+
+
+@contextmanager
+def own_gradients(params: Sequence[Any]) -> Iterator[None]:
+    """Inside the block the parameters' .grad start empty; after it, whatever they held before
+    is back: a check's backward pass leaves a training run's gradients as they were."""
     saved = [p.grad for p in params]
     try:
         for p in params:
             p.grad = None
-        zs: list[Tensor] = []
-        with enable_grad():
-            a: Any = x
-            for layer, act in zip(model.layers, model.activations):
-                z = layer(a)
-                z.retain_grad()
-                zs.append(z)
-                a = act(z)
-            get_loss(loss).function(a, y).backward()
-        return ([np.array(la.weight.grad) for la in model.layers],
-                [np.array(la.bias.grad) for la in model.layers],
-                [np.array(z.grad) for z in zs])
+        yield
     finally:
         for p, g in zip(params, saved):
             p.grad = g

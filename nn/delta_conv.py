@@ -303,25 +303,18 @@ def _short_name(step: Any) -> str:
 def _autograd(model: Sequential, x: np.ndarray, y: np.ndarray, loss: str
               ) -> tuple[Arrays, Arrays, Arrays]:
     """∂C/∂W, ∂C/∂b and ∂C/∂z of every Conv2d/Linear step from one backward pass."""
+    from nn.delta import own_gradients
     from nn.losses import get_loss
 
-    params = model.parameters()
-    saved = [p.grad for p in params]
-    try:
-        for p in params:
-            p.grad = None
-        zs: list[Tensor] = []
-        with enable_grad():
-            a: Any = x
-            for step in model.steps:
-                a = step(a)
-                if isinstance(step, _PARAMETRIC):
-                    a.retain_grad()
-                    zs.append(a)
-            get_loss(loss).function(a, y).backward()
+    zs: list[Tensor] = []
+    with own_gradients(model.parameters()), enable_grad():
+        a: Any = x
+        for step in model.steps:
+            a = step(a)
+            if isinstance(step, _PARAMETRIC):
+                a.retain_grad()
+                zs.append(a)
+        get_loss(loss).function(a, y).backward()
         steps = [s for s in model.steps if isinstance(s, _PARAMETRIC)]
         return ([np.array(s.weight.grad) for s in steps], [np.array(s.bias.grad) for s in steps],
                 [np.array(z.grad) for z in zs])
-    finally:
-        for p, g in zip(params, saved):
-            p.grad = g
