@@ -69,10 +69,15 @@ def epoch_compiled(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
     import nn
     from nn.conv import nielsen_conv_net
 
+    from nn.losses import cross_entropy_one_hot, one_hot
+
     model = _loaded(nielsen_conv_net(dtype=params[0].dtype), params)
-    step = nn.compile_step(model, nn.cross_entropy, nn.SGD(model.parameters(), lr=ETA))
+    # one-hot rows, as nn.train gives a compiled step: integer labels index the logits by
+    # their values, which a replay cannot repeat (it would run eagerly, with a warning)
+    targets = one_hot(labels, 10, params[0].dtype)
+    step = nn.compile_step(model, cross_entropy_one_hot, nn.SGD(model.parameters(), lr=ETA))
     for k in range(0, len(x), BATCH):
-        step(x[k:k + BATCH], labels[k:k + BATCH])
+        step(x[k:k + BATCH], targets[k:k + BATCH])
     return [np.array(p.data) for p in model.parameters()]
 
 
