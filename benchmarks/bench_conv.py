@@ -68,7 +68,6 @@ def epoch_compiled(params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
     """deltagrad's compiled step (nn.compile_step): forward, loss, backward and SGD in one."""
     import nn
     from nn.conv import nielsen_conv_net
-
     from nn.losses import cross_entropy_one_hot, one_hot
 
     model = _loaded(nielsen_conv_net(dtype=params[0].dtype), params)
