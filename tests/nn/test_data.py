@@ -242,3 +242,17 @@ def test_the_seed_helper_takes_a_generator_as_seed_or_rng_and_seeds_the_same_way
     g = np.random.default_rng(5)
     assert make_rng(g) is g and make_rng(rng=g) is g
     assert make_rng(7).random() == np.random.default_rng(7).random()
+
+
+def test_an_uncompressed_images_file_reads_from_byte_16(tmp_path):
+    # images have a 16-byte header (magic, count, rows, cols); a size check that took it for
+    # 8 bytes would call this well-formed file one with trailing bytes
+    raw = _images(3, 4, 5)
+    path = _write(tmp_path, "images-idx3-ubyte", raw, compress=False)
+    got = read_idx(path)
+    assert got.shape == (3, 4, 5)
+    np.testing.assert_array_equal(got.ravel(), np.frombuffer(raw[16:], np.uint8))
+    short = _write(tmp_path, "short-idx3-ubyte", raw[:-4], compress=False)
+    with pytest.raises(MNISTFormatError, match=f"truncated: {len(raw) - 4} bytes, the header "
+                                               rf"\(3, 4, 5\) promises {len(raw)}"):
+        read_idx(short)

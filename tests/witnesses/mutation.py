@@ -321,3 +321,19 @@ def coverage() -> dict[str, tuple[Witness, ...]]:
         for name, p in primitives().items():
             p.vjp = saved[name]
     return {name: tuple(w for w in witnesses() if w.name in calls[name]) for name in calls}
+
+
+def gives_only_zeros(p: Any, ws: tuple[Witness, ...]) -> bool:
+    """Whether every gradient p's rule returns while the witnesses run is zero (sign, a step):
+    then a rule scaled by any factor is the rule itself, a mutant nothing can kill."""
+    rule, nonzero = p.vjp, []
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        grads = rule(*args, **kwargs)
+        nonzero.extend(bool(np.any(getattr(g, "data", g))) for g in grads if g is not None)
+        return grads
+
+    with replaced(p, watched):
+        for w in ws:
+            w.run()
+    return not any(nonzero)
