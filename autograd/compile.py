@@ -47,7 +47,7 @@ import numpy as np
 
 from autograd import _capture
 from autograd._capture import Backward, Capture, Reset, Tape, Uncapturable, capturing
-from autograd.graph import is_grad_enabled
+from autograd.graph import is_grad_enabled, silently
 from autograd.tensor import Tensor
 
 
@@ -306,8 +306,13 @@ def _generate(tape: Tape, args: tuple[Any, ...]) -> Callable[..., tuple[Any, ...
     head = f"def replay({', '.join(f'a{i}' for i in range(tape.n_inputs))}):"
     source = "\n".join([head, *lines])
     exec(source, names)  # the source holds slot numbers only; values sit in names
-    replay = names["replay"]
-    replay.source = source
+    body = names["replay"]
+
+    def replay(*inputs: Any) -> Any:
+        # numpy's floating-point warnings off, as around every eager op and backward pass
+        return silently(body, *inputs)
+
+    replay.source = source  # type: ignore[attr-defined]
     return replay
 
 

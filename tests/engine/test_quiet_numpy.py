@@ -77,3 +77,22 @@ def test_silence_in_one_thread_is_not_silence_in_another():
 def test_anomaly_mode_still_names_the_op_that_made_an_inf():
     with detect_anomaly(), pytest.raises(FloatingPointError, match="exp"):
         Tensor([1000.0], requires_grad=True).exp()
+
+
+def test_a_compiled_replay_is_as_quiet_as_eager():
+    from autograd import compile
+
+    w = Tensor(np.array([1000.0, 1.0]), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        loss = (w.exp() * x).sum()
+        loss.backward()
+        return loss
+
+    step = compile(fn, strict=True)  # a warning inside the replay would make it fall back
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):
+            loss = step(np.ones(2))
+    assert loss.data == np.inf and w.grad[0] == np.inf
