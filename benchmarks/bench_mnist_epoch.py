@@ -75,19 +75,25 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _numpy_step(w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray,
+                xb: np.ndarray, yb: np.ndarray) -> None:
+    """One SGD step of the document's network by hand, in place: the δ recursion written out."""
+    a1 = _sigmoid(xb @ w1.T + b1)
+    a2 = _sigmoid(a1 @ w2.T + b2)
+    d2 = (a2 - yb) * a2 * (1 - a2) / len(xb)
+    d1 = (d2 @ w2) * a1 * (1 - a1)
+    w2 -= ETA * (d2.T @ a1)
+    b2 -= ETA * d2.sum(0)
+    w1 -= ETA * (d1.T @ xb)
+    b1 -= ETA * d1.sum(0)
+
+
 def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     """The floor: the δ recursion by hand, batched (what the engine must come close to)."""
     w1, b1, w2, b2 = (p.copy() for p in params)
     for k in range(0, len(x), BATCH):
         xb, yb = x[k:k + BATCH], y[k:k + BATCH]
-        a1 = _sigmoid(xb @ w1.T + b1)
-        a2 = _sigmoid(a1 @ w2.T + b2)
-        d2 = (a2 - yb) * a2 * (1 - a2) / len(xb)
-        d1 = (d2 @ w2) * a1 * (1 - a1)
-        w2 -= ETA * (d2.T @ a1)
-        b2 -= ETA * d2.sum(0)
-        w1 -= ETA * (d1.T @ xb)
-        b1 -= ETA * d1.sum(0)
+        _numpy_step(w1, b1, w2, b2, xb, yb)
     return [w1, b1, w2, b2]
 
 
@@ -379,14 +385,7 @@ def _numpy_epoch(x: np.ndarray, y: np.ndarray, params: tuple[np.ndarray, ...], d
     for k in range(0, len(x), BATCH):
         idx = order[k:k + BATCH]
         xb, yb = x.take(idx, axis=0), y.take(idx, axis=0)
-        a1 = _sigmoid(xb @ w1.T + b1)
-        a2 = _sigmoid(a1 @ w2.T + b2)
-        d2 = (a2 - yb) * a2 * (1 - a2) / len(xb)
-        d1 = (d2 @ w2) * a1 * (1 - a1)
-        w2 -= ETA * (d2.T @ a1)
-        b2 -= ETA * d2.sum(0)
-        w1 -= ETA * (d1.T @ xb)
-        b1 -= ETA * d1.sum(0)
+        _numpy_step(w1, b1, w2, b2, xb, yb)
     seconds += time.process_time() - t
     out = _sigmoid(_sigmoid(data.test.images @ w1.T + b1) @ w2.T + b2)
     best = max(best, int((out.argmax(1) == data.test.labels).sum()))
