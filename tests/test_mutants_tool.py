@@ -3,26 +3,12 @@ surviving one."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.conftest import load_script
 from tests.witnesses.mutation import coverage, gives_only_zeros, primitives
 
-SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "mutants.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("mutants", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-mutants = _load()
+mutants = load_script("tools/mutants.py")
 
 
 @pytest.mark.parametrize("m", mutants.HAND, ids=[m.name for m in mutants.HAND])

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "op_table.py"
+from tests.conftest import load_script
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("op_table", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/op_table.py")
 
 
 def test_readme_op_table_matches_the_rule_table():

@@ -4,29 +4,17 @@ short run on a small folder of IDX files."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nn.data import FILES
+from tests.conftest import load_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "mnist_table.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("mnist_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-table = _load()
+table = load_script("benchmarks/mnist_table.py")
 
 
 def _folder(tmp_path: Path, n_train: int = 40, n_test: int = 20) -> Path:
