@@ -319,6 +319,8 @@ def contenders(skip_document: bool) -> list[tuple[str, Any]]:
     """(row name, epoch function) in table order, after the floor."""
     from functools import partial
 
+    from nn.compiled import FUSIONS
+
     rows = [("numpy hand-tuned (prealloc, fused)", epoch_numpy_tuned),
             ("deltagrad nn compiled", epoch_nn_compiled),
             ("deltagrad Tensor ops compiled", epoch_tensor_compiled),
@@ -326,7 +328,7 @@ def contenders(skip_document: bool) -> list[tuple[str, Any]]:
             ("deltagrad Tensor ops eager", epoch_tensor),
             ("nn compiled, no fusion", partial(epoch_nn_compiled, fusions=False))]
     rows += [(f"nn compiled, only '{f}' fused", partial(epoch_nn_compiled, fusions=[f]))
-             for f in ("sgd", "sigmoid", "cost")]
+             for f in FUSIONS]
     rows += [("numpy floor, float32", epoch_numpy_f32),
              ("numpy hand-tuned, float32", partial(epoch_numpy_tuned, dtype=np.float32)),
              ("deltagrad nn compiled, float32", partial(epoch_nn_compiled, dtype=np.float32))]

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from autograd import CompileWarning
+from autograd import CompileWarning, Tensor
 from nn import FUSIONS, MLP, SGD, Adam, compile_step, mse_loss
 from nn import compiled as compiled_module
 from nn.cli import main
@@ -260,3 +260,40 @@ def test_a_compiled_step_bumps_the_versions_of_what_it_updates():
     assert all(p.version > v for p, v in zip(model.parameters(), before))
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         stale.backward()
+
+
+def test_a_learning_rate_written_into_the_group_is_checked_as_eager_checks_it():
+    x, y = _data(100)
+    eager, opt_e, comp, opt_c, step = _twins("sgd")
+    for k in range(0, 40, 10):  # past capture and check: the fused plan runs
+        _eager_step(eager, opt_e, x[k:k + 10], y[k:k + 10])
+        step(x[k:k + 10], y[k:k + 10])
+    for opt in (opt_e, opt_c):
+        opt.param_groups[0]["lr"] = float("nan")  # past the lr setter's check
+    with pytest.raises(ValueError, match="lr") as eager_error:
+        _eager_step(eager, opt_e, x[40:50], y[40:50])
+    with pytest.raises(ValueError, match="lr") as compiled_error:
+        step(x[40:50], y[40:50])
+    assert str(compiled_error.value) == str(eager_error.value)
+    for opt in (opt_e, opt_c):
+        opt.param_groups[0]["lr"] = 2  # an int: eager takes it as 2.0
+    for k in range(50, 100, 10):
+        _eager_step(eager, opt_e, x[k:k + 10], y[k:k + 10])
+        step(x[k:k + 10], y[k:k + 10])
+    assert step._last is not None  # back on the fused plan
+    for a, b in zip(eager.parameters(), comp.parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
+
+
+def test_batches_of_another_shape_or_kind_leave_the_plan_for_one_step():
+    x, y = _data(60)
+    eager, opt_e, comp, _, step = _twins("sgd")
+    shapes = [10, 10, 10, 7, 10, 3]  # a shorter batch between full ones
+    k = 0
+    for i, m in enumerate(shapes):
+        xb, yb = x[k:k + m], y[k:k + m]
+        _eager_step(eager, opt_e, xb, yb)
+        step(Tensor(xb) if i == 4 else xb, yb)  # and once a Tensor, not an array
+        k += m
+    for a, b in zip(eager.parameters(), comp.parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
