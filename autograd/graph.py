@@ -334,6 +334,8 @@ def silently(fun: Callable[..., Any], *args: Any) -> Any:
     if _np_errors is None:
         with np.errstate(all="ignore"):
             return fun(*args)
+    if _np_errors.get() is _SILENT:  # already quiet: a rule inside an op or a backward pass
+        return fun(*args)
     token = _np_errors.set(_SILENT)
     try:
         return fun(*args)

@@ -7,7 +7,10 @@ its formula as the docstring. Rules are plain arithmetic on their arguments, the
 floats and ndarrays for a first derivative, and on Values and Tensors (recording a new graph)
 for higher derivatives. Masks, which carry no gradient, are taken from the raw data.
 Broadcasting is not the rules' business: the backward driver sums each gradient back to its
-operand's shape.
+operand's shape. Nor are numpy's floating-point warnings: every way into a rule (an op, a
+backward pass, a primitive called on raw data, a compiled replay) runs it under
+`graph.silently`, so the ±inf and nan that are a rule's IEEE answer come without a warning,
+and no rule pays for setting numpy's error state itself.
 """
 
 from __future__ import annotations
@@ -113,8 +116,7 @@ def power(x, y):
     """
     if type(x) is float and type(y) is float:
         return _float_power(x, y)
-    with np.errstate(divide="ignore", over="ignore"):  # ±inf is the answer
-        return x ** y
+    return x ** y  # ±inf is the answer
 
 
 def _float_power(x: float, y: float) -> float:
@@ -240,8 +242,7 @@ def log(x):
     if (x < 0).any():
         raise ValueError(f"log of a negative number: {int((x < 0).sum())} of {x.size} "
                          f"entries are below zero (smallest {float(x.min())!r})")
-    with np.errstate(divide="ignore"):
-        return np.log(x)
+    return np.log(x)
 
 
 @log.defvjp
@@ -255,8 +256,7 @@ def sin(x):
     """sin x (nan at ±inf, as numpy, not a ValueError)"""
     if type(x) is float:
         return math.sin(x) if math.isfinite(x) else math.nan
-    with np.errstate(invalid="ignore"):  # nan at ±inf is the answer
-        return np.sin(x)
+    return np.sin(x)  # nan at ±inf is the answer
 
 
 @sin.defvjp
@@ -270,8 +270,7 @@ def cos(x):
     """cos x (nan at ±inf, as numpy, not a ValueError)"""
     if type(x) is float:
         return math.cos(x) if math.isfinite(x) else math.nan
-    with np.errstate(invalid="ignore"):  # nan at ±inf is the answer
-        return np.cos(x)
+    return np.cos(x)  # nan at ±inf is the answer
 
 
 @cos.defvjp
@@ -415,8 +414,7 @@ def max_(x, axis=None, keepdims=False):
 def max_vjp(g, out, x, axis=None, keepdims=False):
     """∂max x = g·[x = max] / #ties (ties share the gradient equally, as PyTorch's amax)"""
     hit = np.asarray(data_of(x) == data_of(_kept(out, x, axis, keepdims)))
-    with np.errstate(invalid="ignore"):  # a nan maximum matches nothing: nan, as PyTorch
-        share = hit / hit.sum(axis=axis, keepdims=True)
+    share = hit / hit.sum(axis=axis, keepdims=True)  # a nan max matches nothing: nan, as PyTorch
     return (_kept(g, x, axis, keepdims) * share,)
 
 
@@ -425,8 +423,7 @@ def _shifted(x, axis):
     PyTorch (the softmax of [inf, 1] has no value)."""
     # x − m is −inf for an entry more than the float range below the max (e^−inf = 0), and
     # inf − inf is the nan a row with an infinite max has
-    with np.errstate(over="ignore", invalid="ignore"):
-        return x - np.max(x, axis=axis, keepdims=True)
+    return x - np.max(x, axis=axis, keepdims=True)
 
 
 def _squeezed(out, axis):
@@ -439,8 +436,7 @@ def logsumexp(x, axis=None, keepdims=False):
     """log Σ eˣ over `axis`, shifted by the max so it neither overflows nor underflows."""
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else _squeezed(out, axis)
 
 
@@ -455,8 +451,7 @@ def logsumexp_vjp(g, out, x, axis=None, keepdims=False):
 def log_softmax(x, axis=-1):
     """(x − m) − log Σ e^(x − m) along `axis` (m the max): exact up to the float limit."""
     s = _shifted(x, axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
 @log_softmax.defvjp
@@ -469,8 +464,7 @@ def log_softmax_vjp(g, out, x, axis=-1):
 def softmax(x, axis=-1):
     """e^(x − m) / Σ e^(x − m) along `axis` (m the max)."""
     e = np.exp(_shifted(x, axis))
-    with np.errstate(invalid="ignore"):
-        return e / np.sum(e, axis=axis, keepdims=True)
+    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 @softmax.defvjp
@@ -621,8 +615,8 @@ def _ufunc(f, x, name, bad=None, what=""):
         first = np.asarray(x)[np.asarray(bad)].flat[0] if np.ndim(x) else x
         raise ValueError(f"{name} of {what}: {count} of {np.size(x)} entries are outside "
                          f"its domain (first {float(first)!r})")
-    with np.errstate(divide="ignore"):  # the domain's edges give ±inf silently, as log does
-        out = f(x)
+    # the domain's edges give ±inf silently, as log does
+    out = f(x)
     return float(out) if type(x) is float else out
 
 
@@ -646,8 +640,7 @@ def reciprocal(x):
     """1 / x, ±inf at 0 without a warning (the derivative at a pole of sqrt, log, artanh)."""
     if type(x) is float:
         return 1.0 / x if x else math.copysign(math.inf, x)
-    with np.errstate(divide="ignore"):
-        return 1.0 / x
+    return 1.0 / x
 
 
 @reciprocal.defvjp
@@ -731,8 +724,7 @@ def log1p_vjp(g, out, x):
 @primitive
 def expm1(x):
     """eˣ − 1, exact for tiny x."""
-    with np.errstate(over="ignore"):
-        return _ufunc(np.expm1, x, "expm1")
+    return _ufunc(np.expm1, x, "expm1")
 
 
 @expm1.defvjp
@@ -756,8 +748,7 @@ def tan_vjp(g, out, x):
 @primitive
 def sinh(x):
     """sinh x"""
-    with np.errstate(over="ignore"):
-        return _ufunc(np.sinh, x, "sinh")
+    return _ufunc(np.sinh, x, "sinh")
 
 
 @sinh.defvjp
@@ -769,8 +760,7 @@ def sinh_vjp(g, out, x):
 @primitive
 def cosh(x):
     """cosh x"""
-    with np.errstate(over="ignore"):
-        return _ufunc(np.cosh, x, "cosh")
+    return _ufunc(np.cosh, x, "cosh")
 
 
 @cosh.defvjp

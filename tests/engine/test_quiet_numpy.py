@@ -9,7 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
-from autograd import Tensor, detect_anomaly, grad
+from autograd import Tensor, detect_anomaly, grad, rules
+from autograd.graph import silently
 
 
 def _backward(f, x):
@@ -30,6 +31,14 @@ CASES = {
     "∂ x / y at y = 0": lambda: _backward(lambda t: 1.0 / t, [0.0]),
     "second derivative of log at 0": lambda: grad(
         lambda x: grad(lambda y: y.log().sum())(x).sum())(np.zeros(2)),
+    # primitives called on raw arrays compute as quietly as ops (rules set no error state)
+    "raw power: 0 to a negative power": lambda: rules.power(np.zeros(2), -1.0),
+    "raw log at 0": lambda: rules.log(np.zeros(2)),
+    "raw sin at inf": lambda: rules.sin(np.array([np.inf])),
+    "raw logsumexp of -inf": lambda: rules.logsumexp(np.array([-np.inf, -np.inf])),
+    "raw softmax of inf": lambda: rules.softmax(np.array([np.inf, 1.0])),
+    "raw cosh past the float range": lambda: rules.cosh(np.array([1000.0])),
+    "raw reciprocal of 0": lambda: rules.reciprocal(np.zeros(1)),
 }
 
 
@@ -38,6 +47,18 @@ def test_no_numpy_warning_escapes(case):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CASES[case]()
+
+
+def test_a_quiet_call_inside_a_quiet_call_leaves_the_callers_state():
+    def inner():
+        assert np.geterr()["over"] == "ignore"
+        return silently(np.exp, np.array([1000.0]))  # already quiet: runs as it is
+
+    with np.errstate(over="raise", divide="warn"):
+        assert silently(inner)[0] == np.inf
+        assert np.geterr()["over"] == "raise" and np.geterr()["divide"] == "warn"
+        with pytest.raises(FloatingPointError):
+            np.exp(np.array([1000.0]))
 
 
 def test_the_callers_numpy_error_state_is_left_as_it_was():
