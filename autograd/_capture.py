@@ -74,7 +74,8 @@ class Backward:
     # (slot of a node, its op's index in the tape, needs per argument, [(arg i, parent slot,
     # None, or the reduction that undoes broadcasting: (as array, leading axes, ones axes))])
     steps: list[tuple[int, int, tuple[bool, ...], list[tuple[int, int, Any]]]]
-    deposits: list[tuple[int, bool]]  # (parameter slot, copy before handing out)
+    # (parameter slot, copy before handing out, cast to the parameter's dtype first)
+    deposits: list[tuple[int, bool, bool]]
 
 
 @dataclass
@@ -227,7 +228,8 @@ class Capture:
                 self.flag("retain_grad() on a tensor inside fn: replay keeps no nodes")
             steps.append(self._step(node, k, g, pending))
         copies = self._shared(handed, seed)
-        return Backward(self.slot[id(root)], seed, steps, list(zip(deposits, copies)))
+        casts = [np.asarray(g).dtype != self.tape.meta[k][1] for k, g in zip(deposits, handed)]
+        return Backward(self.slot[id(root)], seed, steps, list(zip(deposits, copies, casts)))
 
     def _shared(self, handed: list[Any], seed: np.ndarray) -> list[bool]:
         """Which gradients must be copied before a parameter keeps them: those sharing memory

@@ -293,15 +293,17 @@ def _output_slots(spec: Any) -> list[int]:
 
 def _generate(tape: Tape, args: tuple[Any, ...]) -> Callable[..., tuple[Any, ...]]:
     """Python source for the tape, straight-line, compiled once with exec."""
-    names: dict[str, Any] = {"_put": _put, "_asarray": np.asarray, "_TapeStale": _TapeStale}
+    names: dict[str, Any] = {"_asarray": np.asarray, "_TapeStale": _TapeStale}
     lines = _reads(tape, args, names)
+    reset: set[int] = set()  # slots whose .grad is None at this point of the call
     for b, event in enumerate(tape.events):
         if isinstance(event, int):
             lines.append(_forward(tape, event, names))
         elif isinstance(event, Reset):
             lines.append(f"    {_grad_holder(tape, event.param)}.grad = None")
+            reset.add(event.param)
         else:
-            lines += _backward(tape, b, event, names)
+            lines += _backward(tape, b, event, names, reset)
     lines.append(f"    return ({''.join(f'v{k}, ' for k in range(len(tape.kinds)))})")
     head = f"def replay({', '.join(f'a{i}' for i in range(tape.n_inputs))}):"
     source = "\n".join([head, *lines])
@@ -352,8 +354,10 @@ def _grad_holder(tape: Tape, k: int) -> str:
     return f"P{j}" if kind == "p" else f"a{j}"
 
 
-def _backward(tape: Tape, b: int, event: Backward, names: dict[str, Any]) -> list[str]:
-    """One backward pass: each rule in the driver's order, gradients summed as it sums them."""
+def _backward(tape: Tape, b: int, event: Backward, names: dict[str, Any],
+              reset: set[int]) -> list[str]:
+    """One backward pass: each rule in the driver's order, gradients summed as it sums them,
+    then added into the parameters' .grad as the driver's deposit adds them."""
     names[f"seed{b}"] = event.seed
     pending = {event.root: f"seed{b}"}
     lines = []
@@ -370,9 +374,26 @@ def _backward(tape: Tape, b: int, event: Backward, names: dict[str, Any]) -> lis
             else:
                 pending[pk] = f"g{b}_{pk}"
                 lines.append(f"    g{b}_{pk} = {expr}")
-    for k, copy in event.deposits:
-        lines.append(f"    _put({_grad_holder(tape, k)}, {pending.pop(k)}, {copy})")
+    for k, copy, cast in event.deposits:
+        lines += _deposit(tape, k, pending.pop(k), copy, cast, reset, names)
     return lines
+
+
+def _deposit(tape: Tape, k: int, g: str, copy: bool, cast: bool, reset: set[int],
+             names: dict[str, Any]) -> list[str]:
+    """`holder.grad` = g, or .grad + g (Tensor._deposit written out): cast to the parameter's
+    dtype, and copied when the buffer is shared, both decided at capture. Right after a reset
+    in the same call, .grad is known to be None."""
+    holder = _grad_holder(tape, k)
+    if cast:
+        names[f"D{k}"] = tape.meta[k][1]
+        g, copy = f"{g}.astype(D{k})", False
+    if k in reset:
+        reset.discard(k)
+        return [f"    {holder}.grad = {g}.copy()" if copy else f"    {holder}.grad = {g}"]
+    first = "g.copy()" if copy else "g"
+    return [f"    g = {g}", f"    prev = {holder}.grad",
+            f"    {holder}.grad = {first} if prev is None else prev + g"]
 
 
 def _reduced_expr(expr: str, fit: Any) -> str:
@@ -387,15 +408,3 @@ def _reduced_expr(expr: str, fit: Any) -> str:
     if ones:
         expr = f"{expr}.sum(axis={ones!r}, keepdims=True)"
     return expr
-
-
-def _put(p: Tensor, g: np.ndarray, copy: bool) -> None:
-    """Add g into p.grad as the driver does; a buffer someone else holds is copied first."""
-    dtype = p.data.dtype
-    if g.dtype != dtype:
-        g, copy = g.astype(dtype), False
-    prev = p.grad
-    if prev is None:
-        p.grad = g.copy() if copy else g
-    else:
-        p.grad = prev + g

@@ -130,6 +130,41 @@ def test_gradients_handed_out_are_not_reused_buffers():
         np.testing.assert_array_equal(g, np.full(3, float(k)))
 
 
+@pytest.mark.parametrize("reset", [True, False], ids=["reset in fn", "accumulated"])
+def test_one_gradient_buffer_reaching_two_parameters_is_copied_for_one(reset):
+    a, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        if reset:
+            a.grad = b.grad = None
+        (a + b + x).sum().backward()  # add hands one buffer to both operands
+
+    comp = compile(fn, strict=True)
+    for _ in range(4):
+        if not reset:
+            a.grad = b.grad = None
+        _quiet(comp, np.zeros(3))
+        assert not np.shares_memory(a.grad, b.grad)
+        a.grad += 1.0  # an in-place change of one gradient leaves the other alone
+        np.testing.assert_array_equal(b.grad, np.ones(3))
+
+
+def test_a_float32_parameter_gets_a_float32_gradient_from_float64_arithmetic():
+    w = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    c = np.array([1.0, 2.0, 1e-10])  # float64: w * c computes in float64
+
+    def fn(x):
+        w.grad = None
+        ((w * c) * x).sum().backward()
+
+    comp = compile(fn, strict=True)
+    for k in range(4):
+        _quiet(comp, np.full(3, float(k + 1)))
+        assert w.grad.dtype == np.float32
+        np.testing.assert_array_equal(w.grad, (c * (k + 1)).astype(np.float32))
+        w.grad = w.grad + 1.0  # the next call sets it afresh: fn resets it first
+
+
 def test_a_parameter_that_changes_shape_is_captured_anew():
     w = Tensor(np.ones((2, 3)), requires_grad=True)
 
