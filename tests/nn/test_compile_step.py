@@ -297,3 +297,11 @@ def test_batches_of_another_shape_or_kind_leave_the_plan_for_one_step():
         k += m
     for a, b in zip(eager.parameters(), comp.parameters()):
         np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("b", [[1.0, 2.0], [1.0 + 1e-13, 2.0], [1.0 + 1e-9, 2.0], [np.nan, 2.0],
+                               [np.inf, 2.0], [-np.inf, 2.0], [1.0, -2.0]])
+@pytest.mark.parametrize("a", [[1.0, 2.0], [np.nan, 2.0], [np.inf, 2.0]])
+def test_the_plan_check_agrees_as_allclose_does(a, b):
+    a, b, tol = np.array(a), np.array(b), 64 * np.finfo(np.float64).eps
+    assert compiled_module._agree(a, b, tol) == np.allclose(a, b, rtol=tol, atol=tol)
