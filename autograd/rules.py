@@ -95,9 +95,11 @@ div = primitive(operator.truediv, "div")
 
 
 @div.defvjp
-def div_vjp(g, out, x, y):
+def div_vjp(g, out, x, y, needs=(True, True)):
     """∂(x / y) = (g / y, −g·out / y)"""
-    return g / y, -g * out / y
+    # `needs`: dividing by a constant (a mean, a loss over the batch size) skips the three
+    # array ops of the divisor's gradient
+    return g / y, (-g * out / y if needs[1] else None)
 
 
 neg = primitive(operator.neg)

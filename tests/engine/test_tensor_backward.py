@@ -220,3 +220,18 @@ def test_float32_stays_float32_through_forward_and_backward():
     for leaf in (x, w, b):
         assert leaf.grad.dtype == np.float32
         assert np.all(np.isfinite(leaf.grad))
+
+
+def test_dividing_by_a_constant_computes_no_gradient_for_it():
+    from autograd import rules
+
+    g, x = np.ones(3), np.arange(1.0, 4.0)
+    gx, gy = rules.div_vjp(g, x / 4.0, x, 4.0, needs=(True, False))
+    assert gy is None
+    np.testing.assert_array_equal(gx, g / 4.0)
+    t = Tensor(x, requires_grad=True)
+    (t / 4.0).sum().backward()  # the driver asks for the numerator's gradient only
+    np.testing.assert_array_equal(t.grad, np.full(3, 0.25))
+    y = Tensor([4.0, 2.0, 1.0], requires_grad=True)
+    (Tensor(x) / y).sum().backward()  # and for the divisor's alone
+    np.testing.assert_array_equal(y.grad, -x / y.data ** 2)
