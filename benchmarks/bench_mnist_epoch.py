@@ -6,7 +6,8 @@ MNIST training images, all on one thread. Each contender starts from the same we
 same batches, and must end at the hand-written numpy floor's weights (to 1e-8; float32 rows
 show their own distance). Each contender runs --repeat rounds (at least 5 for the note); the
 table gives the minimum and the median and each one's ratio to the floor's, and the BLAS
-thread pools in use are printed first (threadpoolctl).
+thread pools in use are printed first (threadpoolctl). Float32 rows are given the images in
+float32, converted once before timing, as `nn.train` converts them once a run.
 
 Rows: the numpy floor; the best hand-tuned numpy (preallocated buffers, the SGD step folded
 into the weight-gradient matmul); deltagrad's Tensor ops and nn, eager and compiled
@@ -315,8 +316,9 @@ def timed(fn, params, x, y, clock) -> tuple[float, list[np.ndarray]]:
     return clock() - t, final
 
 
-def contenders(skip_document: bool) -> list[tuple[str, Any]]:
-    """(row name, epoch function) in table order, after the floor."""
+def contenders(skip_document: bool) -> list[tuple[str, Any, Any]]:
+    """(row name, epoch function, dtype of the images it takes) in table order, after the
+    floor."""
     from functools import partial
 
     from nn.compiled import FUSIONS
@@ -332,14 +334,16 @@ def contenders(skip_document: bool) -> list[tuple[str, Any]]:
     rows += [("numpy floor, float32", epoch_numpy_f32),
              ("numpy hand-tuned, float32", partial(epoch_numpy_tuned, dtype=np.float32)),
              ("deltagrad nn compiled, float32", partial(epoch_nn_compiled, dtype=np.float32))]
+    for k, (name, fn) in enumerate(rows):  # float32 rows take the images in float32
+        rows[k] = (name, fn, np.float32 if name.endswith("float32") else np.float64)
     try:
         import torch
 
-        rows.append((f"PyTorch {torch.__version__} CPU", epoch_torch))
+        rows.append((f"PyTorch {torch.__version__} CPU", epoch_torch, np.float64))
     except ImportError:
         print("PyTorch not installed: its row is skipped")
     if not skip_document:
-        rows.append(("document's per-example loop", epoch_document))
+        rows.append(("document's per-example loop", epoch_document, np.float64))
     return rows
 
 
@@ -470,17 +474,22 @@ def main() -> None:
     x, y = load(args.data, args.n)
     params = initial_weights()
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    table = [("numpy by hand (floor)", epoch_numpy), *contenders(args.skip_document)]
-    times: dict[str, list[float]] = {name: [] for name, _ in table}
+    table = [("numpy by hand (floor)", epoch_numpy, np.float64),
+             *contenders(args.skip_document)]
+    # The images in each dtype, converted once (as nn.train converts them once a run), so
+    # a float32 row times its epoch, not a conversion of the whole set.
+    data = {dtype: (x.astype(dtype), y.astype(dtype)) for dtype in (np.float64, np.float32)}
+    times: dict[str, list[float]] = {name: [] for name, _, _ in table}
     finals: dict[str, list[np.ndarray]] = {}
     # Rounds interleave the contenders, so a burst of load elsewhere hits them all alike.
     for _ in range(args.repeat):
-        for name, fn in table:
-            t, finals[name] = timed(fn, params, x, y, clock)
+        for name, fn, dtype in table:
+            t, finals[name] = timed(fn, params, *data[dtype], clock)
             times[name].append(t)
     floor = finals["numpy by hand (floor)"]
     rows = [(name, times[name], max(float(np.abs(a - b).max())
-                                    for a, b in zip(finals[name], floor))) for name, _ in table]
+                                    for a, b in zip(finals[name], floor)))
+            for name, _, _ in table]
     floor_times = times["numpy by hand (floor)"]
     with tempfile.TemporaryDirectory() as tmp:
         hips = run_hips(args.hips, params, x, y, args.repeat, Path(tmp))
