@@ -32,6 +32,7 @@ from autograd.graph import (
     enable_grad,
     is_grad_enabled,
     no_grad,
+    silently,
 )
 from autograd.primitive import Primitive, primitive
 from autograd.rules import avg_pool2d, conv2d, masked_sum, max_pool2d
@@ -78,6 +79,7 @@ __all__ = [
     "rand_like",
     "randn",
     "randn_like",
+    "silently",
     "trace",
     "value_and_grad",
     "value_dot",

@@ -332,7 +332,9 @@ else:
 
 
 def silently(fun: Callable[..., Any], *args: Any) -> Any:
-    """fun(*args) with numpy's floating-point warnings off (and restored after)."""
+    """fun(*args) with numpy's floating-point warnings off (and restored after), as every op,
+    backward pass and compiled replay runs: for code beside the engine that computes on raw
+    arrays (a fused training step), where inf and nan are answers, not accidents."""
     if _np_errors is None:
         with np.errstate(all="ignore"):
             return fun(*args)

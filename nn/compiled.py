@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import CompileWarning, Tensor, changed_in_place, rules
+from autograd import CompileWarning, Tensor, changed_in_place, rules, silently
 from autograd import compile as compile_fn
 from nn.layers import MLP, Identity, Sigmoid
 from nn.losses import mse_loss
@@ -109,6 +109,10 @@ class CompiledStep:
         return loss
 
     def __call__(self, x: Any, y: Any) -> Tensor:
+        # quiet as eager ops are: a diverging step computes inf and nan without warnings
+        return silently(self._step, x, y)
+
+    def _step(self, x: Any, y: Any) -> Tensor:
         last = self._last
         if last is not None:  # the steady state: a batch like the step before's
             try:
@@ -153,7 +157,7 @@ class CompiledStep:
         if not plan.checked:
             self._plans[key] = False
             warnings.warn("the fused step disagrees with eager; using the general compiled "
-                          "path", CompileWarning, stacklevel=3)
+                          "path", CompileWarning, stacklevel=5)
         return Tensor._from_data(loss)
 
     def _eager_step(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -326,13 +330,13 @@ class _MLPPlan:
 
 
 def _agree(a: Any, b: Any, tol: float) -> bool:
-    """np.allclose(a, b, rtol=tol, atol=tol) (nan disagrees, inf agrees only with itself) in
-    a few ufunc calls: the check runs once per batch shape, and allclose's own overhead was a
-    third of it."""
+    """np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True) (nan agrees with nan, as the
+    replay check of autograd.compile has it; inf only with itself) in a few ufunc calls: the
+    check runs once per batch shape, and allclose's own overhead was a third of it."""
     a, b = np.asarray(a), np.asarray(b)
     with np.errstate(invalid="ignore"):  # inf − inf is nan here: a disagreement, not a warning
         near = (np.abs(a - b) <= tol * (1.0 + np.abs(b))) & np.isfinite(b)
-    return bool(np.all((a == b) | near))
+    return bool(np.all((a == b) | near | (np.isnan(a) & np.isnan(b))))
 
 
 @functools.lru_cache(maxsize=32)

@@ -307,4 +307,27 @@ def test_the_plan_check_agrees_as_allclose_does(a, b):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # silent, as the step it checks
         agree = compiled_module._agree(a, b, tol)
-    assert agree == np.allclose(a, b, rtol=tol, atol=tol)
+    assert agree == np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
+
+
+def test_a_diverging_compiled_step_is_as_quiet_as_eager():
+    x, y = _data(40)
+    model = MLP([784, 12, 10], seed=3, output_activation=None)
+    for p in model.parameters():
+        p.data = p.data * 1e200  # the first matmul overflows to inf, and inf − inf is nan
+    step = compile_step(model, mse_loss, SGD(model.parameters(), lr=3.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k in range(0, 40, 10):
+            loss = step(x[k:k + 10], y[k:k + 10])
+    assert not np.isfinite(float(loss.data))
+    assert step._last is not None  # nan where eager has nan: the fused plan agrees
+
+
+def test_a_disagreeing_plan_warns_at_the_callers_line(monkeypatch):
+    monkeypatch.setattr(compiled_module, "_sigmoid_fused", lambda h: np.tanh(h, out=h))
+    x, y = _data(20)
+    _, _, _, _, step = _twins("sgd")
+    with pytest.warns(CompileWarning) as record:
+        step(x[:10], y[:10])
+    assert record[0].filename == __file__
