@@ -130,6 +130,16 @@ HAND = [
        "nn/test_data.py"),
     _m("training: batches never shuffled", "nn/train.py", "rng.permutation(len(data))",
        "np.arange(len(data))", "nn/test_train.py", "engine/test_reproducibility.py"),
+    _m("compile: one gradient buffer handed to two parameters uncopied", "autograd/compile.py",
+       'first = "g.copy()" if copy else "g"', 'first = "g"', "engine/test_compile.py"),
+    _m("compile: a gradient added into .grad replaces it", "autograd/compile.py",
+       '.grad = {first} if prev is None else prev + g"', '.grad = {first}"',
+       "engine/test_compile.py"),
+    _m("compile_step: the plan's check passes whatever it compares", "nn/compiled.py",
+       "return bool(np.all((a == b) | near | (np.isnan(a) & np.isnan(b))))", "return True",
+       "nn/test_compile_step.py"),
+    _m("compile_step: the bias update skipped", "nn/compiled.py",
+       'f"    np.subtract(b{i}, gb{i}, out=b{i})"', 'f"    pass"', "nn/test_compile_step.py"),
 ]
 
 _SCALE = """
