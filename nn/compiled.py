@@ -27,6 +27,11 @@ off (`fusions=`) to measure it alone:
 (Gathering each mini-batch into a preallocated buffer was measured too and does not pay:
 `np.take(..., out=buf)` is several times slower than `x.take(idx, axis=0)`, which allocates.)
 
+Parameters are read by reference on every call: `p.data = ...`, in-place updates and
+`load_state_dict` between steps are seen. The general path follows `autograd.compile`'s rule
+for the Tensors themselves: a layer given a new Tensor object (`layer.weight = Tensor(...)`)
+is a new model to it, so make a new step for it (the fused plan notices and steps aside).
+
 The plan is checked against the eager step on its first use for each batch shape (the
 parameters it reaches must agree to 64 ulps) and falls back to the general path if they do
 not. It consumes the gradients in the update, so after a fused step `.grad` is None, as after
@@ -207,7 +212,7 @@ class _MLPPlan:
         self.layers = []
         for la, act in zip(model.layers, model.activations):
             n = la.out_features
-            self.layers.append(_Layer(la.weight, la.bias, type(act) is Sigmoid,
+            self.layers.append(_Layer(la, type(act) is Sigmoid,
                                       np.empty((m, n), dtype), np.empty((m, n), dtype),
                                       np.empty((m, n), dtype)))
         self.d = np.empty((m, model.layers[-1].out_features), dtype)
@@ -263,10 +268,14 @@ class _MLPPlan:
                  "            or not 0.0 <= lr < INF):",
                  "        raise _PlanStale"]
         for i, la in enumerate(self.layers):
-            names.update({f"W{i}": la.w, f"B{i}": la.b, f"WS{i}": la.wshape,
+            names.update({f"L{i}": la.module, f"W{i}": la.w, f"B{i}": la.b, f"WS{i}": la.wshape,
                           f"BS{i}": la.bshape, f"h{i}": la.h, f"d{i}": la.delta,
                           f"t{i}": la.tmp, f"gw{i}": la.gw, f"gb{i}": la.gb})
-            lines += [f"    w{i} = W{i}.data", f"    b{i} = B{i}.data",
+            # the layer's own tensors (one assigned a new Tensor is a model the plan
+            # was not made for), and their arrays, read by reference
+            lines += [f"    if L{i}.weight is not W{i} or L{i}.bias is not B{i}:",
+                      "        raise _PlanStale",
+                      f"    w{i} = W{i}.data", f"    b{i} = B{i}.data",
                       f"    if w{i}.shape != WS{i} or b{i}.shape != BS{i} or w{i}.dtype != DT "
                       f"or b{i}.dtype != DT:", "        raise _PlanStale"]
         lines += self._forward_lines() + self._cost_lines(names) + self._backward_lines(names)
@@ -355,13 +364,15 @@ def _sigmoid_grad_lines(i: int) -> list[str]:
 class _Layer:
     """One layer's parameters and buffers: h holds z, then σ(z); delta is δ; tmp scratch."""
 
-    __slots__ = ("w", "b", "sig", "h", "delta", "tmp", "gw", "gb", "wshape", "bshape")
+    __slots__ = ("module", "w", "b", "sig", "h", "delta", "tmp", "gw", "gb", "wshape",
+                 "bshape")
 
-    def __init__(self, w: Tensor, b: Tensor, sig: bool, h: np.ndarray, delta: np.ndarray,
+    def __init__(self, module: Any, sig: bool, h: np.ndarray, delta: np.ndarray,
                  tmp: np.ndarray) -> None:
-        self.w, self.b, self.sig, self.h, self.delta, self.tmp = w, b, sig, h, delta, tmp
-        self.gw, self.gb = np.empty_like(w.data), np.empty_like(b.data)
-        self.wshape, self.bshape = w.data.shape, b.data.shape
+        self.module, self.w, self.b = module, module.weight, module.bias
+        self.sig, self.h, self.delta, self.tmp = sig, h, delta, tmp
+        self.gw, self.gb = np.empty_like(self.w.data), np.empty_like(self.b.data)
+        self.wshape, self.bshape = self.w.data.shape, self.b.data.shape
 
     def fits(self, dtype: Any) -> bool:
         w, b = self.w.data, self.b.data
