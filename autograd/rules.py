@@ -140,8 +140,14 @@ def power_vjp(g, out, x, y, needs=(True, True)):
     (the limits PyTorch uses: d/dx x⁰ is 0 even at x = 0)"""
     gx = gy = None
     if needs[0]:
-        # power, not **: a float 0 to a negative power is inf here too, not ZeroDivisionError
-        gx = g * y * power(_safe_base(x, y), y - 1)
+        if type(x) is np.ndarray and (type(y) is float or type(y) is int) and y != 0:
+            # x ** (y − 1) itself (what power computes): a constant exponent, as in (a − y)²,
+            # needs no safe base and no primitive call in a plain backward pass
+            gx = g * y * x ** (y - 1)
+        else:
+            # power, not **: a float 0 to a negative power is inf here too, not
+            # ZeroDivisionError
+            gx = g * y * power(_safe_base(x, y), y - 1)
     if needs[1]:
         gy = g * out * _log_base(x)
     return gx, gy
@@ -406,7 +412,8 @@ def sum_(x, axis=None, keepdims=False):
 @sum_.defvjp
 def sum_vjp(g, out, x, axis=None, keepdims=False):
     """∂Σx = g broadcast back over the summed axes"""
-    return (broadcast_to(_kept(g, x, axis, keepdims), x.shape),)
+    # a sum of everything has one number to spread: it broadcasts with no reshape
+    return (broadcast_to(g if axis is None else _kept(g, x, axis, keepdims), x.shape),)
 
 
 @primitive
@@ -507,7 +514,10 @@ def transpose_vjp(g, out, x, axes=None):
 @primitive
 def broadcast_to(x, shape):
     """x repeated along new and length-1 axes to fill `shape` (a fresh, writable array)."""
-    out = np.empty(shape, dtype=np.result_type(x, np.float32))
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # a gradient: np.result_type costs more
+        out = np.empty(shape, x.dtype)
+    else:
+        out = np.empty(shape, dtype=np.result_type(x, np.float32))
     out[...] = x
     return out
 

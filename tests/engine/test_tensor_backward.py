@@ -235,3 +235,30 @@ def test_dividing_by_a_constant_computes_no_gradient_for_it():
     y = Tensor([4.0, 2.0, 1.0], requires_grad=True)
     (Tensor(x) / y).sum().backward()  # and for the divisor's alone
     np.testing.assert_array_equal(y.grad, -x / y.data ** 2)
+
+
+@pytest.mark.parametrize("y", [2, 3, 1, -1, -2.0, 0.5, 2.5, -0.5])
+def test_a_constant_exponents_gradient_is_the_general_rules_to_the_last_bit(y):
+    import warnings
+
+    from autograd import rules
+
+    x = np.array([0.0, 0.5, 1.0, 2.0, 3.25, 1e-300, 1e300])
+    g = np.linspace(-1.0, 2.0, x.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 0 to a negative power: inf
+        out = x ** y
+        fast = rules.power_vjp(g, out, x, y, needs=(True, False))[0]
+        general = rules.power_vjp(g, out, x, np.asarray(float(y)), needs=(True, False))[0]
+    np.testing.assert_array_equal(fast, general)
+
+
+def test_the_gradient_of_a_full_sum_fills_the_operands_shape_in_its_dtype():
+    from autograd import rules
+
+    for dtype in (np.float64, np.float32):
+        x = np.ones((3, 4), dtype)
+        (g,) = rules.sum_vjp(np.asarray(2.5, dtype), None, x)
+        assert g.shape == (3, 4) and g.dtype == dtype and np.all(g == 2.5)
+        (g,) = rules.sum_vjp(np.full((1, 1), 2.5, dtype), None, x, None, True)
+        assert g.shape == (3, 4) and g.dtype == dtype and np.all(g == 2.5)
