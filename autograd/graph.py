@@ -327,6 +327,8 @@ except ImportError:  # numpy 1.x
 else:
     with np.errstate(all="ignore"):
         _SILENT = _np_errors.get()
+    with np.errstate(all="ignore", over="raise"):
+        _OVERFLOW_RAISES = _np_errors.get()
 
 
 def silently(fun: Callable[..., Any], *args: Any) -> Any:
@@ -335,6 +337,20 @@ def silently(fun: Callable[..., Any], *args: Any) -> Any:
         with np.errstate(all="ignore"):
             return fun(*args)
     token = _np_errors.set(_SILENT)
+    try:
+        return fun(*args)
+    finally:
+        _np_errors.reset(token)
+
+
+def overflow_raises(fun: Callable[..., Any], *args: Any) -> Any:
+    """fun(*args) with an overflow raising FloatingPointError and numpy's other floating-point
+    warnings off: a formula exact wherever it does not overflow can try first, with no scan
+    of its input (sigmoid: a `min` over the input costs as much as its exp)."""
+    if _np_errors is None:
+        with np.errstate(all="ignore", over="raise"):
+            return fun(*args)
+    token = _np_errors.set(_OVERFLOW_RAISES)
     try:
         return fun(*args)
     finally:

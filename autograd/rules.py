@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node
+from autograd.graph import Node, overflow_raises
 from autograd.primitive import primitive
 
 
@@ -292,10 +292,6 @@ def tanh_vjp(g, out, x):
     return (g * (1 - out * out),)
 
 
-# Below these, e⁻ˣ would overflow (float64: 709.78, float32: 88.7).
-_EXP_SAFE = {np.float64: -700.0, np.float32: -80.0}
-
-
 @primitive
 def sigmoid(x):
     """σ(x) = 1 / (1 + e⁻ˣ), exact and silent at any x."""
@@ -309,13 +305,12 @@ def sigmoid(x):
         raise TypeError(f"sigmoid needs real numbers, got data of dtype {x.dtype}")
     if x.ndim == 0 or x.dtype.kind != "f":  # ints, and 0-d arrays (ufuncs give them as scalars)
         return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
-    if x.size and x.min() > _EXP_SAFE[x.dtype.type]:
-        # The common case, in place (this runs twice per layer in training): e⁻ˣ cannot
-        # overflow, so 1 / (1 + e⁻ˣ) is accurate to an ulp.
-        t = np.negative(x)
-        np.exp(t, out=t)
-        t += 1.0
-        return np.reciprocal(t, out=t)
+    try:
+        # The common case, tried first with no scan of x (this runs twice per layer in
+        # training): where e⁻ˣ does not overflow, 1 / (1 + e⁻ˣ) is accurate to an ulp.
+        return overflow_raises(_sigmoid_direct, x)
+    except FloatingPointError:  # some x below −709.78 (float32: −88.72)
+        pass
     # e = e^(−|x|) ≤ 1 never overflows; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below, exact
     # into the subnormal range and for −inf.
     e = np.abs(x)
@@ -324,6 +319,14 @@ def sigmoid(x):
     d = e + 1.0
     np.copyto(e, 1.0, where=x >= 0)
     return np.divide(e, d, out=d)
+
+
+def _sigmoid_direct(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e⁻ˣ) in one buffer (e⁻ˣ = inf at x = −inf raises nothing: inf is exact)."""
+    t = np.negative(x)
+    np.exp(t, out=t)
+    t += 1.0
+    return np.reciprocal(t, out=t)
 
 
 @sigmoid.defvjp

@@ -1,0 +1,61 @@
+"""The eager Tensor path's speed tricks give what the general path gives.
+
+Each trick has a general form it must agree with: sigmoid's unscanned formula against the
+textbook formula and the overflow-safe one, and so on for the others below.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from autograd import Tensor
+from autograd.rules import sigmoid
+
+
+@pytest.fixture(autouse=True)
+def _no_numpy_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+# ---- sigmoid: no scan of the input ------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype, low", [(np.float64, -709.7), (np.float32, np.float32(-88.7))])
+def test_sigmoid_is_the_textbook_formula_to_the_last_bit_wherever_it_does_not_overflow(dtype,
+                                                                                        low):
+    """Down to where e⁻ˣ overflows, σ is 1 / (1 + e⁻ˣ) exactly, as the numpy floor writes it
+    (a scan that switched formulas early gave other last bits between −709.7 and −700)."""
+    x = np.linspace(low, 40, 4001).astype(dtype)
+    with np.errstate(all="ignore"):
+        expected = np.reciprocal(np.exp(-x) + dtype(1))
+    got = sigmoid(x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_falls_back_to_the_stable_formula_when_any_entry_overflows(dtype):
+    x = np.array([-745.0, -720.0, -1000.0, -math.inf, -100.0, 0.0, 3.0, 1000.0], dtype)
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(x))
+        expected = np.where(x >= 0, 1.0, e) / (1.0 + e)
+    got = sigmoid(x)
+    np.testing.assert_array_equal(got, expected.astype(dtype))
+    if dtype is np.float64:
+        assert 0 < got[1] < 2.3e-308  # σ(−720) is a subnormal, not 1 / inf = 0
+
+
+def test_sigmoid_restores_the_callers_numpy_error_state_even_after_an_overflow():
+    with np.errstate(all="raise"):
+        before = np.geterr()
+        out = Tensor([-1000.0, 0.0]).sigmoid()
+        assert np.geterr() == before
+    assert out.data.tolist() == [0.0, 0.5]
+    before = np.geterr()
+    assert sigmoid(np.array([-1000.0, 2.0]))[0] == 0.0  # the raw function, outside any node
+    assert np.geterr() == before
