@@ -336,6 +336,10 @@ def silently(fun: Callable[..., Any], *args: Any) -> Any:
     if _np_errors is None:
         with np.errstate(all="ignore"):
             return fun(*args)
+    if _np_errors.get() is _SILENT:
+        # Already silent (an outer `silently`): setting the variable again would cost 0.3 µs,
+        # and as much again in the ufuncs inside, which find numpy's state cached no more.
+        return fun(*args)
     token = _np_errors.set(_SILENT)
     try:
         return fun(*args)
@@ -427,7 +431,7 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
         for p, gp in zip(node._parents, grads):
             if p is None or gp is None:
                 continue
-            if shaped:
+            if shaped and (type(gp) is not np.ndarray or gp.shape != p._data.shape):
                 gp = _shape_like(gp, p, node)
             if p in pending:
                 pending[p] = pending[p] + gp

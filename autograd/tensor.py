@@ -467,10 +467,10 @@ class Tensor(ElementwiseMethods, Node):
 
     def _deposit(self, g: Any, seen: set[int]) -> None:
         prev = self.grad
-        if isinstance(g, Node):
-            self.grad = g if prev is None else prev + g
-            return
-        if g.dtype != self._data.dtype:
+        if type(g) is not np.ndarray or g.dtype != self._data.dtype:  # not the common case
+            if isinstance(g, Node):
+                self.grad = g if prev is None else prev + g
+                return
             g = g.astype(self._data.dtype)
         self.grad = owned(g, seen) if prev is None else prev + g
 

@@ -59,3 +59,35 @@ def test_sigmoid_restores_the_callers_numpy_error_state_even_after_an_overflow()
     before = np.geterr()
     assert sigmoid(np.array([-1000.0, 2.0]))[0] == 0.0  # the raw function, outside any node
     assert np.geterr() == before
+
+
+# ---- the backward driver's common case -----------------------------------------------------------
+
+def test_a_float32_leaf_gets_its_gradient_in_float32_from_a_float64_rule():
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    (w * np.arange(3.0)).sum().backward()  # the product is float64: so is its rule's gradient
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_leaf_never_shares_its_gradient_buffer_with_another_leaf():
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    (a + b).sum().backward()  # add passes one array to both operands
+    a.grad += 1.0
+    assert b.grad.tolist() == [1.0, 1.0, 1.0] and a.grad is not b.grad
+
+
+def test_a_rule_returning_a_python_float_for_a_0d_tensor_gives_an_array_gradient():
+    from autograd import primitive
+
+    @primitive
+    def triple(x):
+        return x * 3.0
+
+    @triple.defvjp
+    def triple_vjp(g, out, x):
+        return (float(g) * 3.0,)
+
+    t = Tensor(2.0, requires_grad=True)
+    triple(t).backward()
+    assert type(t.grad) is np.ndarray and t.grad.shape == () and t.grad == 3.0
