@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, overflow_raises
+from autograd.graph import Node, overflow_raises, silently
 from autograd.primitive import primitive
 
 
@@ -310,9 +310,21 @@ def sigmoid(x):
         # training): where e⁻ˣ does not overflow, 1 / (1 + e⁻ˣ) is accurate to an ulp.
         return overflow_raises(_sigmoid_direct, x)
     except FloatingPointError:  # some x below −709.78 (float32: −88.72)
-        pass
-    # e = e^(−|x|) ≤ 1 never overflows; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below, exact
-    # into the subnormal range and for −inf.
+        return silently(_sigmoid_stable, x)
+
+
+@sigmoid.defvjp
+def sigmoid_vjp(g, out, x):
+    """∂σ(x) = g·out·(1 − out)"""
+    return (g * out * (1 - out),)
+
+
+sigmoid.quiet = True  # its function keeps numpy's warnings in by itself
+
+
+def _sigmoid_stable(x: np.ndarray) -> np.ndarray:
+    """σ without overflow: e = e^(−|x|) ≤ 1; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below,
+    exact into the subnormal range and for −inf (e underflows to 0 silently)."""
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)
@@ -327,12 +339,6 @@ def _sigmoid_direct(x: np.ndarray) -> np.ndarray:
     np.exp(t, out=t)
     t += 1.0
     return np.reciprocal(t, out=t)
-
-
-@sigmoid.defvjp
-def sigmoid_vjp(g, out, x):
-    """∂σ(x) = g·out·(1 − out)"""
-    return (g * out * (1 - out),)
 
 
 @primitive

@@ -303,26 +303,28 @@ class Tensor(ElementwiseMethods, Node):
         return self.data >= np.asarray(other)
 
     # ---- elementwise functions ----
+    # Straight to `apply`: self is a node, so the primitive's scan of its arguments for one
+    # (0.4 µs, a fifth of a sigmoid on a mini-batch) would find nothing new.
 
     def exp(self) -> Tensor:
         """eˣ elementwise."""
-        return rules.exp(self)
+        return apply(rules.exp, (self,))
 
     def log(self) -> Tensor:
         """ln x elementwise (ValueError on negative entries, -inf at zero)."""
-        return rules.log(self)
+        return apply(rules.log, (self,))
 
     def tanh(self) -> Tensor:
         """tanh elementwise."""
-        return rules.tanh(self)
+        return apply(rules.tanh, (self,))
 
     def sigmoid(self) -> Tensor:
         """σ(x) = 1 / (1 + e⁻ˣ) elementwise, stable at any magnitude."""
-        return rules.sigmoid(self)
+        return apply(rules.sigmoid, (self,))
 
     def relu(self) -> Tensor:
         """max(x, 0) elementwise."""
-        return rules.relu(self)
+        return apply(rules.relu, (self,))
 
     def softplus(self) -> Tensor:
         """ln(1 + eˣ) elementwise, finite and exact at any magnitude."""

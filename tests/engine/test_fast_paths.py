@@ -23,7 +23,7 @@ def _no_numpy_warnings():
         yield
 
 
-# ---- sigmoid: no scan of the input ------------------------------------------------------------
+# ---- sigmoid: no scan of the input ----------------------------------------------------------
 
 @pytest.mark.parametrize("dtype, low", [(np.float64, -709.7), (np.float32, np.float32(-88.7))])
 def test_sigmoid_is_the_textbook_formula_to_the_last_bit_wherever_it_does_not_overflow(dtype,
@@ -61,7 +61,7 @@ def test_sigmoid_restores_the_callers_numpy_error_state_even_after_an_overflow()
     assert np.geterr() == before
 
 
-# ---- the backward driver's common case -----------------------------------------------------------
+# ---- the backward driver's common case -----------------------------------------------------
 
 def test_a_float32_leaf_gets_its_gradient_in_float32_from_a_float64_rule():
     w = Tensor(np.ones(3, np.float32), requires_grad=True)
@@ -91,3 +91,34 @@ def test_a_rule_returning_a_python_float_for_a_0d_tensor_gives_an_array_gradient
     t = Tensor(2.0, requires_grad=True)
     triple(t).backward()
     assert type(t.grad) is np.ndarray and t.grad.shape == () and t.grad == 3.0
+
+
+# ---- forward recording ---------------------------------------------------------------------
+
+def test_a_quiet_primitive_sets_numpys_state_itself_and_others_are_run_silently():
+    from autograd import primitive
+    from autograd.rules import exp
+
+    assert sigmoid.quiet and not exp.quiet
+
+    @primitive
+    def loud(x):
+        return np.exp(x)  # overflows at 1000: apply must silence it
+
+    @loud.defvjp
+    def loud_vjp(g, out, x):
+        return (g * out,)
+
+    t = Tensor([1000.0, -1000.0], requires_grad=True)
+    assert loud(t).data.tolist() == [math.inf, 0.0]
+    assert t.sigmoid().data.tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "sigmoid", "relu"])
+def test_the_elementwise_methods_record_the_same_node_as_their_primitive(name):
+    import autograd.rules as rules
+
+    x = Tensor([0.5, 2.0], requires_grad=True)
+    by_method, by_rule = getattr(x, name)(), getattr(rules, name)(x)
+    assert by_method.op == by_rule.op == name and by_method.parents == (x,)
+    np.testing.assert_array_equal(by_method.data, by_rule.data)
