@@ -122,3 +122,18 @@ def test_the_elementwise_methods_record_the_same_node_as_their_primitive(name):
     by_method, by_rule = getattr(x, name)(), getattr(rules, name)(x)
     assert by_method.op == by_rule.op == name and by_method.parents == (x,)
     np.testing.assert_array_equal(by_method.data, by_rule.data)
+
+
+def test_power_and_log_give_their_ieee_answers_silently_whatever_the_callers_numpy_state():
+    from autograd.rules import log, power
+
+    with np.errstate(all="raise"):
+        before = np.geterr()
+        assert power(np.array([0.0, 2.0]), -1.0).tolist() == [math.inf, 0.5]
+        assert power(np.array([1e300]), 2.0).tolist() == [math.inf]
+        assert np.isnan(power(np.array([-2.0]), 0.5)[0])  # no complex numbers: nan
+        assert log(np.array([0.0, 1.0])).tolist() == [-math.inf, 0.0]
+        t = Tensor([0.0, 3.0], requires_grad=True)
+        (t ** 2.0).sum().backward()
+        assert np.geterr() == before
+    assert t.grad.tolist() == [0.0, 6.0]
