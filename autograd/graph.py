@@ -424,8 +424,10 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
             if op is None:
                 continue
         args = node._args
-        if args is None or op.wants_needs:
-            grads = apply_rule(node, g)
+        if args is None:
+            grads = apply_rule(node, g)  # raises: freed by an earlier pass
+        elif op.wants_needs:
+            grads = op.vjp(g, node._data, *args, needs=_needs(node._parents))
         else:
             grads = op.vjp(g, node._data, *args)
         for p, gp in zip(node._parents, grads):
@@ -457,10 +459,17 @@ def apply_rule(node: Node, g: Any, args: Any = None, out: Any = None,
     if out is None:
         out = node._data
     if op.wants_needs:
-        if needs is None:
-            needs = tuple([p is not None for p in node._parents])
-        return op.vjp(g, out, *args, needs=needs)
+        return op.vjp(g, out, *args, needs=_needs(node._parents) if needs is None else needs)
     return op.vjp(g, out, *args)
+
+
+def _needs(parents: tuple[Node | None, ...]) -> tuple[bool, ...]:
+    """Which arguments want a gradient: those recorded with a parent node."""
+    if len(parents) == 2:  # most ops; spelled out, this is a quarter of the list's cost
+        return parents[0] is not None, parents[1] is not None
+    if len(parents) == 3:
+        return parents[0] is not None, parents[1] is not None, parents[2] is not None
+    return tuple([p is not None for p in parents])
 
 
 class _Run:

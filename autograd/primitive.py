@@ -114,7 +114,12 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
     data = op.fun(*raw) if op.quiet else silently(op.fun, *raw)
     if not tracked or (_open.blocks and not _local.enabled):
         return kind._from_data(data)
-    out = record(kind, op, data, tuple(raw), tuple(parents))
+    # `record` written out: one call less on every op (0.15 µs, 3% of recording a sigmoid)
+    if op.vjp is None:
+        _no_rule(op)
+    out = kind._from_data(data, op, tuple(raw), tuple(parents))
+    if _open.blocks and _local.anomaly:
+        _check_anomaly(op, out)
     if constants and kind._shaped:  # checked by backward too (a Value's float cannot change)
         out._consts = tuple([a if isinstance(a, Node) else None for a in args])
     return out

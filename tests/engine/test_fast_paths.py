@@ -137,3 +137,35 @@ def test_power_and_log_give_their_ieee_answers_silently_whatever_the_callers_num
         (t ** 2.0).sum().backward()
         assert np.geterr() == before
     assert t.grad.tolist() == [0.0, 6.0]
+
+
+@pytest.mark.parametrize("arity", [1, 2, 3, 4])
+def test_a_rule_is_told_which_arguments_want_a_gradient_on_every_path(arity):
+    """The plain pass spells out `needs` for two and three arguments; every arity agrees with
+    the general pass (wrt=...) and names exactly the arguments recorded with a gradient."""
+    from autograd import grad, primitive
+
+    seen = []
+
+    @primitive
+    def total(*xs):
+        return sum(xs)
+
+    @total.defvjp
+    def total_vjp(g, out, *xs, needs=None):
+        seen.append(needs)
+        return tuple(g if n else None for n in needs)
+
+    for wanted in range(arity):
+        args = [Tensor(np.ones(2), requires_grad=(i == wanted)) for i in range(arity)]
+        total(*args).sum().backward()
+        expected = tuple(i == wanted for i in range(arity))
+        assert seen[-1] == expected
+        assert args[wanted].grad.tolist() == [1.0, 1.0]
+        rest = [np.ones(2)] * arity
+
+        def f(t, wanted=wanted, rest=rest):
+            return total(*rest[:wanted], t, *rest[wanted + 1:]).sum()
+
+        assert grad(f)(np.ones(2)).tolist() == [1.0, 1.0]
+        assert seen[-1] == expected
