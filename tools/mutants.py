@@ -105,7 +105,7 @@ HAND = [
        "rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)",
        "rng.standard_normal((n_out, n_in)) / n_in", "nn/test_layers.py"),
     _m("SGD: the plain step climbs", "nn/optim.py",
-       "np.subtract(data, buf, out=data)", "np.add(data, buf, out=data)", "nn/test_optim.py"),
+       "np.subtract(data, buf, data)", "np.add(data, buf, data)", "nn/test_optim.py"),
     _m("weight decay: the wrong sign", "nn/optim.py",
        "np.multiply(p.data, decay, out=scratch)",
        "np.multiply(p.data, -decay, out=scratch)", "nn/test_optim.py"),
