@@ -349,7 +349,7 @@ class Tensor(ElementwiseMethods, Node):
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Σ over axis (all axes when None)."""
-        return rules.sum_(self, _axis(axis, self.ndim), keepdims)
+        return apply(rules.sum_, (self, _axis(axis, self.ndim), keepdims))
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The average over axis (all axes when None)."""
@@ -399,7 +399,7 @@ class Tensor(ElementwiseMethods, Node):
     @property
     def T(self) -> Tensor:
         """The axes reversed (the matrix transpose for 2-D)."""
-        return rules.transpose(self, None)
+        return apply(rules.transpose, (self, None))  # once per layer: straight to apply
 
     def transpose(self, *axes: int) -> Tensor:
         """Axes permuted; with no arguments, reversed."""

@@ -169,3 +169,16 @@ def test_a_rule_is_told_which_arguments_want_a_gradient_on_every_path(arity):
 
         assert grad(f)(np.ones(2)).tolist() == [1.0, 1.0]
         assert seen[-1] == expected
+
+
+def test_transpose_and_sum_methods_record_the_same_nodes_as_their_primitives():
+    import autograd.rules as rules
+
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    for by_method, by_rule in [(x.T, rules.transpose(x, None)),
+                               (x.sum(), rules.sum_(x, None, False)),
+                               (x.sum(axis=-1, keepdims=True), rules.sum_(x, (1,), True))]:
+        assert by_method.op == by_rule.op and by_method.parents == (x,)
+        np.testing.assert_array_equal(by_method.data, by_rule.data)
+    (x.T.sum() + x.sum(axis=0).sum()).backward()
+    assert x.grad.tolist() == [[2.0] * 3] * 2
