@@ -457,7 +457,8 @@ class Tensor(ElementwiseMethods, Node):
             if self._data.size != 1:
                 raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
                                    "of the same shape (only one-entry outputs default to 1)")
-            return np.array(1.0, dtype=self._data.dtype).reshape(self._data.shape)
+            one = np.array(1.0, dtype=self._data.dtype)
+            return one if not self._data.ndim else one.reshape(self._data.shape)  # a loss: 0-d
         if isinstance(grad, Tensor):
             g = grad if grad.requires_grad else grad._data.copy()
         else:
