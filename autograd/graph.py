@@ -574,7 +574,7 @@ def _shape_like(gp: Any, p: Node, node: Node) -> Any:
     if type(gp) is not np.ndarray and not isinstance(gp, Node):
         gp = np.asarray(gp)
     if gp.shape != p._data.shape:
-        gp = _fit(gp, p._data.shape, node._op, _position(node._parents, p))
+        gp = _fit(gp, p, node)
     return gp
 
 
@@ -583,14 +583,16 @@ def _position(parents: tuple[Node | None, ...], p: Node) -> int:
     return next(i for i, q in enumerate(parents) if q is p)
 
 
-def _fit(gp: Any, shape: tuple[int, ...], op: Any, i: int) -> Any:
-    """Undo broadcasting of input i's gradient, or say which rule returned a misshapen one."""
+def _fit(gp: Any, p: Node, node: Node) -> Any:
+    """Undo broadcasting of input p's gradient, or say which rule returned a misshapen one (p's
+    position is looked up only then: it costs more than the sum of a bias's gradient)."""
+    shape = p._data.shape
     try:
         return unbroadcast(gp, shape)
     except ValueError:
-        raise ValueError(f"the rule of {op.name!r} returned a gradient of shape {gp.shape} for "
-                         f"its input {i} of shape {shape}; a rule returns one gradient per "
-                         "input, shaped like that input") from None
+        raise ValueError(f"the rule of {node.op!r} returned a gradient of shape {gp.shape} for "
+                         f"its input {_position(node._parents, p)} of shape {shape}; a rule "
+                         "returns one gradient per input, shaped like that input") from None
 
 
 def _check_gradient(node: Node, p: Node, gp: Any) -> None:

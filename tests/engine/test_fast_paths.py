@@ -182,3 +182,25 @@ def test_transpose_and_sum_methods_record_the_same_nodes_as_their_primitives():
         np.testing.assert_array_equal(by_method.data, by_rule.data)
     (x.T.sum() + x.sum(axis=0).sum()).backward()
     assert x.grad.tolist() == [[2.0] * 3] * 2
+
+
+def test_a_misshapen_gradient_names_the_rule_and_the_input_it_was_for():
+    """The input's position is found only when the gradient does not fit (the common case of a
+    bias's broadcast gradient does not pay for it)."""
+    from autograd import primitive
+
+    @primitive
+    def pair(x, y):
+        return x + y
+
+    @pair.defvjp
+    def pair_vjp(g, out, x, y):
+        return g, np.ones(7)
+
+    x, y = Tensor(np.ones((2, 3)), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match=r"the rule of 'pair' returned a gradient of shape \(7,\) "
+                                         r"for its input 1 of shape \(3,\)"):
+        pair(x, y).sum().backward()
+    b = Tensor(np.ones(3), requires_grad=True)
+    (x + b).sum().backward()  # broadcast undone: (2, 3) summed to (3,)
+    assert b.grad.tolist() == [2.0, 2.0, 2.0]
