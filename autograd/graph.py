@@ -338,7 +338,9 @@ def silently(fun: Callable[..., Any], *args: Any) -> Any:
     if _np_errors is None:
         with np.errstate(all="ignore"):
             return fun(*args)
-    if _np_errors.get() is _SILENT:  # already quiet: a rule inside an op or a backward pass
+    if _np_errors.get() is _SILENT:
+        # Already silent (an outer `silently`): setting the variable again would cost 0.3 µs,
+        # and as much again in the ufuncs inside, which find numpy's state cached no more.
         return fun(*args)
     token = _np_errors.set(_SILENT)
     try:
@@ -424,14 +426,16 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
             if op is None:
                 continue
         args = node._args
-        if args is None or op.wants_needs:
-            grads = apply_rule(node, g)
+        if args is None:
+            grads = apply_rule(node, g)  # raises: freed by an earlier pass
+        elif op.wants_needs:
+            grads = op.vjp(g, node._data, *args, needs=_needs(node._parents))
         else:
             grads = op.vjp(g, node._data, *args)
         for p, gp in zip(node._parents, grads):
             if p is None or gp is None:
                 continue
-            if shaped:
+            if shaped and (type(gp) is not np.ndarray or gp.shape != p._data.shape):
                 gp = _shape_like(gp, p, node)
             if p in pending:
                 pending[p] = pending[p] + gp
@@ -457,10 +461,17 @@ def apply_rule(node: Node, g: Any, args: Any = None, out: Any = None,
     if out is None:
         out = node._data
     if op.wants_needs:
-        if needs is None:
-            needs = tuple([p is not None for p in node._parents])
-        return op.vjp(g, out, *args, needs=needs)
+        return op.vjp(g, out, *args, needs=_needs(node._parents) if needs is None else needs)
     return op.vjp(g, out, *args)
+
+
+def _needs(parents: tuple[Node | None, ...]) -> tuple[bool, ...]:
+    """Which arguments want a gradient: those recorded with a parent node."""
+    if len(parents) == 2:  # most ops; spelled out, this is a quarter of the list's cost
+        return parents[0] is not None, parents[1] is not None
+    if len(parents) == 3:
+        return parents[0] is not None, parents[1] is not None, parents[2] is not None
+    return tuple([p is not None for p in parents])
 
 
 class _Run:
@@ -565,7 +576,7 @@ def _shape_like(gp: Any, p: Node, node: Node) -> Any:
     if type(gp) is not np.ndarray and not isinstance(gp, Node):
         gp = np.asarray(gp)
     if gp.shape != p._data.shape:
-        gp = _fit(gp, p._data.shape, node._op, _position(node._parents, p))
+        gp = _fit(gp, p, node)
     return gp
 
 
@@ -574,14 +585,16 @@ def _position(parents: tuple[Node | None, ...], p: Node) -> int:
     return next(i for i, q in enumerate(parents) if q is p)
 
 
-def _fit(gp: Any, shape: tuple[int, ...], op: Any, i: int) -> Any:
-    """Undo broadcasting of input i's gradient, or say which rule returned a misshapen one."""
+def _fit(gp: Any, p: Node, node: Node) -> Any:
+    """Undo broadcasting of input p's gradient, or say which rule returned a misshapen one (p's
+    position is looked up only then: it costs more than the sum of a bias's gradient)."""
+    shape = p._data.shape
     try:
         return unbroadcast(gp, shape)
     except ValueError:
-        raise ValueError(f"the rule of {op.name!r} returned a gradient of shape {gp.shape} for "
-                         f"its input {i} of shape {shape}; a rule returns one gradient per "
-                         "input, shaped like that input") from None
+        raise ValueError(f"the rule of {node.op!r} returned a gradient of shape {gp.shape} for "
+                         f"its input {_position(node._parents, p)} of shape {shape}; a rule "
+                         "returns one gradient per input, shaped like that input") from None
 
 
 def _check_gradient(node: Node, p: Node, gp: Any) -> None:

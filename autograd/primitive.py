@@ -42,7 +42,7 @@ class Primitive:
     so it can skip costly ones (matmul does).
     """
 
-    __slots__ = ("fun", "name", "vjp", "wants_needs", "__wrapped__", "__dict__")
+    __slots__ = ("fun", "name", "vjp", "wants_needs", "quiet", "__wrapped__", "__dict__")
 
     def __init__(self, fun: Callable[..., Any], name: str | None = None) -> None:
         if not callable(fun):
@@ -54,6 +54,9 @@ class Primitive:
         self.__wrapped__ = fun
         self.vjp: Rule | None = None
         self.wants_needs = False
+        # True when `fun` keeps numpy's floating-point warnings in by itself (sigmoid, which
+        # tries a formula with overflow raising): apply then sets no state of its own.
+        self.quiet = False
 
     def defvjp(self, vjp: Rule) -> Rule:
         """Register the rule `vjp(g, out, *args) -> tuple`; usable as a decorator."""
@@ -108,10 +111,15 @@ def apply(op: Primitive, args: tuple[Any, ...]) -> Node:
         else:
             raw.append(a)
         parents.append(None)
-    data = silently(op.fun, *raw)
+    data = op.fun(*raw) if op.quiet else silently(op.fun, *raw)
     if not tracked or (_open.blocks and not _local.enabled):
         return kind._from_data(data)
-    out = record(kind, op, data, tuple(raw), tuple(parents))
+    # `record` written out: one call less on every op (0.15 µs, 3% of recording a sigmoid)
+    if op.vjp is None:
+        _no_rule(op)
+    out = kind._from_data(data, op, tuple(raw), tuple(parents))
+    if _open.blocks and _local.anomaly:
+        _check_anomaly(op, out)
     if constants and kind._shaped:  # checked by backward too (a Value's float cannot change)
         out._consts = tuple([a if isinstance(a, Node) else None for a in args])
     return out

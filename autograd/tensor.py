@@ -303,26 +303,28 @@ class Tensor(ElementwiseMethods, Node):
         return self.data >= np.asarray(other)
 
     # ---- elementwise functions ----
+    # Straight to `apply`: self is a node, so the primitive's scan of its arguments for one
+    # (0.4 µs, a fifth of a sigmoid on a mini-batch) would find nothing new.
 
     def exp(self) -> Tensor:
         """eˣ elementwise."""
-        return rules.exp(self)
+        return apply(rules.exp, (self,))
 
     def log(self) -> Tensor:
         """ln x elementwise (ValueError on negative entries, -inf at zero)."""
-        return rules.log(self)
+        return apply(rules.log, (self,))
 
     def tanh(self) -> Tensor:
         """tanh elementwise."""
-        return rules.tanh(self)
+        return apply(rules.tanh, (self,))
 
     def sigmoid(self) -> Tensor:
         """σ(x) = 1 / (1 + e⁻ˣ) elementwise, stable at any magnitude."""
-        return rules.sigmoid(self)
+        return apply(rules.sigmoid, (self,))
 
     def relu(self) -> Tensor:
         """max(x, 0) elementwise."""
-        return rules.relu(self)
+        return apply(rules.relu, (self,))
 
     def softplus(self) -> Tensor:
         """ln(1 + eˣ) elementwise, finite and exact at any magnitude."""
@@ -347,7 +349,7 @@ class Tensor(ElementwiseMethods, Node):
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Σ over axis (all axes when None)."""
-        return rules.sum_(self, _axis(axis, self.ndim), keepdims)
+        return apply(rules.sum_, (self, _axis(axis, self.ndim), keepdims))
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The average over axis (all axes when None)."""
@@ -397,7 +399,7 @@ class Tensor(ElementwiseMethods, Node):
     @property
     def T(self) -> Tensor:
         """The axes reversed (the matrix transpose for 2-D)."""
-        return rules.transpose(self, None)
+        return apply(rules.transpose, (self, None))  # once per layer: straight to apply
 
     def transpose(self, *axes: int) -> Tensor:
         """Axes permuted; with no arguments, reversed."""
@@ -455,7 +457,8 @@ class Tensor(ElementwiseMethods, Node):
             if self._data.size != 1:
                 raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
                                    "of the same shape (only one-entry outputs default to 1)")
-            return np.array(1.0, dtype=self._data.dtype).reshape(self._data.shape)
+            one = np.array(1.0, dtype=self._data.dtype)
+            return one if not self._data.ndim else one.reshape(self._data.shape)  # a loss: 0-d
         if isinstance(grad, Tensor):
             g = grad if grad.requires_grad else grad._data.copy()
         else:
@@ -467,10 +470,10 @@ class Tensor(ElementwiseMethods, Node):
 
     def _deposit(self, g: Any, seen: set[int]) -> None:
         prev = self.grad
-        if isinstance(g, Node):
-            self.grad = g if prev is None else prev + g
-            return
-        if g.dtype != self._data.dtype:
+        if type(g) is not np.ndarray or g.dtype != self._data.dtype:  # not the common case
+            if isinstance(g, Node):
+                self.grad = g if prev is None else prev + g
+                return
             g = g.astype(self._data.dtype)
         self.grad = owned(g, seen) if prev is None else prev + g
 

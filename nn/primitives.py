@@ -27,7 +27,8 @@ def rows(a: Any) -> int:
 def linear(x, w, b):
     """x @ wᵀ + b: a dense layer with weights (out, in) as in the document, a batch in rows."""
     out = x @ w.T
-    if out.ndim and out.dtype == np.result_type(out, b):
+    if out.ndim and ((type(b) is np.ndarray and b.dtype == out.dtype) or
+                     out.dtype == np.result_type(out, b)):
         out += b  # in place: saves a pass and an array per layer
         return out
     return out + b
@@ -44,10 +45,18 @@ def linear_vjp(g, out, x, w, b, needs=(True, True, True)):
         else:  # a stack of batches gives a stack of gradients; the driver sums it to w's shape
             gw = (g.T if g.ndim == 2 else g.swapaxes(-1, -2)) @ x
     if needs[2]:
-        # ∂C/∂b = Σ over the batch of δ: the document's formula, summed here because it is
-        # part of the rule (any other bias shape is left to the driver's unbroadcast).
-        gb = g.reshape((-1, g.shape[-1])).sum(axis=0) if b.ndim == 1 else g
+        gb = _bias_gradient(g, b)
     return gx, gw, gb
+
+
+def _bias_gradient(g: Any, b: Any) -> Any:
+    """∂C/∂b = Σ over the batch of δ: the document's formula, summed here because it is part
+    of the rule (any other bias shape is left to the driver's unbroadcast)."""
+    if b.ndim != 1:
+        return g
+    if g.ndim == 2:  # a batch in rows, the common case: no reshape to pay for
+        return g.sum(axis=0)
+    return g.reshape((-1, g.shape[-1])).sum(axis=0)
 
 
 @primitive
@@ -60,5 +69,7 @@ def quadratic_cost(a, y):
 @quadratic_cost.defvjp
 def quadratic_cost_vjp(g, out, a, y, needs=(True, True)):
     """∂J = (g·(a − y)/m, −g·(a − y)/m)"""
+    if type(g) is np.ndarray and not g.ndim:
+        g = g[()]  # the seed of backward: a numpy scalar computes the same, 0.5 µs sooner
     ga = (a - y) * (g / rows(a))
     return ga, (-ga if needs[1] else None)
