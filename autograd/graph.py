@@ -351,9 +351,12 @@ def backward_pass(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     rules run on nodes, so the gradients are themselves differentiable. Unless the graph is
     retained, each node's saved inputs are dropped once its rule has run.
     """
+    plain = wrt is None and not create_graph and not mode.anomaly
+    if plain and not root._shaped:
+        return _backward_scalar(root, seed, not retain_graph)
     order = toposort(root)
     check_versions(order)
-    if wrt is None and not create_graph and not mode.anomaly:
+    if plain:
         with _collector_paused:
             silently(_walk_plain, order, seed, not retain_graph)
         return None
@@ -419,6 +422,72 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
                 pending[p] = gp
         if frees:
             node._args = None
+
+
+# ---- fast path for Values -----------------------------------------------------------------
+# A plain backward through Values (no wrt, no create_graph, no anomaly mode) without the pending
+# dict and the `_deposit` call per node: each reached node's `.grad` slot gathers the gradient
+# of this pass (its old gradient set aside, and added back at the end, or restored if anything
+# raises, so a refused backward writes nothing), and the binary ops of value.py's hot path, by
+# far the most common nodes, are handled without a loop over their two parents. micrograd's
+# demo backward: 52 against 72 ms through `_walk_plain` (CPU time, min of 7).
+# tests/engine/test_driver.py runs it against `_walk`.
+#
+# A binary node made by value.py's hot path keeps no tuple of its inputs' floats: `_args` holds
+# PARENT_DATA and the floats are read from the parents (Value's `_args` property gives other
+# readers the tuple). One tracked tuple less per node is a third of the cycle collector's work
+# while a graph is built: micrograd's demo forward, 150 against 80 ms with the collector on.
+
+PARENT_DATA = ("the data of the two parents",)
+_REACHED = ("reached by this backward pass, no gradient yet",)
+
+# The `_args` slot itself, which Value shadows with a property that expands PARENT_DATA.
+_raw_args = Node._args.__get__
+_store_args = Node._args.__set__
+
+
+def _backward_scalar(root: Node, seed: Any, frees: bool) -> None:
+    """backward_pass's plain case for a graph of Values."""
+    order = toposort(root)
+    check_versions(order)
+    olds = [node.grad for node in order]
+    try:
+        for node in order:
+            node.grad = _REACHED
+        root.grad = seed
+        with _collector_paused:
+            silently(_walk_scalar, order, frees)
+    except BaseException:
+        for node, old in zip(order, olds):
+            node.grad = old
+        raise
+    for node, old in zip(order, olds):
+        g = node.grad
+        node.grad = old if g is _REACHED else old + g  # Node._deposit
+
+
+def _walk_scalar(order: list[Node], frees: bool) -> None:
+    """`_walk_plain` for Values whose `.grad` slots gather this pass's gradients."""
+    for node in order:
+        g = node.grad
+        op = node._op
+        if g is _REACHED or op is None:
+            continue
+        parents = node._parents
+        if _raw_args(node) is PARENT_DATA:  # x op y, both needing a gradient
+            x, y = parents
+            gx, gy = op.vjp(g, node._data, x._data, y._data)
+            old = x.grad
+            x.grad = gx if old is _REACHED else old + gx
+            old = y.grad  # after x's: x and y may be one node (x * x)
+            y.grad = gy if old is _REACHED else old + gy
+        else:
+            for p, gp in zip(parents, apply_rule(node, g)):
+                if p is not None and gp is not None:
+                    old = p.grad
+                    p.grad = gp if old is _REACHED else old + gp
+        if frees:
+            _store_args(node, None)
 
 
 # ---- applying a rule ----------------------------------------------------------------------
