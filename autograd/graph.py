@@ -242,6 +242,26 @@ def stale_input(node: Node) -> tuple[int, Node] | None:
     return None
 
 
+# A binary node made by value.py's hot path keeps no tuple of its inputs' floats: `_args` holds
+# PARENT_DATA, and the floats are its parents' data, unchanged as long as the versions check
+# passes. One tracked tuple less per node is a third of the cycle collector's work while a
+# graph is built: micrograd's demo forward, 150 against 80 ms with the collector on.
+PARENT_DATA = ("the data of the two parents",)
+
+
+def saved_args(node: Node) -> tuple[Any, ...] | None:
+    """The raw arguments node's op saw (None once backward freed them): `_args`, with
+    PARENT_DATA read from the parents. A reader other than the backward driver, which checks
+    every version first, reads `_args` through here."""
+    args = node._args
+    if args is not PARENT_DATA:
+        return args
+    if _latest_change[0] > node._seq and stale_input(node) is not None:
+        raise RuntimeError(f"the inputs of this {node.op!r} node changed in place after it was "
+                           "recorded, and it keeps no copy of them: compute the graph again")
+    return tuple([p._data for p in node._parents])
+
+
 def check_versions(order: list[Node]) -> None:
     """Refuse to run backward through a node one of whose inputs changed in place since it was
     recorded: its rule would compute with the new data, a silently wrong gradient."""
@@ -407,7 +427,7 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
             if op is None:
                 continue
         args = node._args
-        if args is None or op.wants_needs:
+        if args is None or args is PARENT_DATA or op.wants_needs:
             grads = apply_rule(node, g)
         else:
             grads = op.vjp(g, node._data, *args)
@@ -433,61 +453,54 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
 # demo backward: 52 against 72 ms through `_walk_plain` (CPU time, min of 7).
 # tests/engine/test_driver.py runs it against `_walk`.
 #
-# A binary node made by value.py's hot path keeps no tuple of its inputs' floats: `_args` holds
-# PARENT_DATA and the floats are read from the parents (Value's `_args` property gives other
-# readers the tuple). One tracked tuple less per node is a third of the cycle collector's work
-# while a graph is built: micrograd's demo forward, 150 against 80 ms with the collector on.
-
-PARENT_DATA = ("the data of the two parents",)
 _REACHED = ("reached by this backward pass, no gradient yet",)
-
-# The `_args` slot itself, which Value shadows with a property that expands PARENT_DATA.
-_raw_args = Node._args.__get__
-_store_args = Node._args.__set__
+_grad_of = attrgetter("grad")
 
 
 def _backward_scalar(root: Node, seed: Any, frees: bool) -> None:
     """backward_pass's plain case for a graph of Values."""
     order = toposort(root)
     check_versions(order)
-    olds = [node.grad for node in order]
+    olds = list(map(_grad_of, order))
     try:
         for node in order:
             node.grad = _REACHED
         root.grad = seed
         with _collector_paused:
-            silently(_walk_scalar, order, frees)
+            silently(_walk_scalar, order, olds, frees)
     except BaseException:
         for node, old in zip(order, olds):
             node.grad = old
         raise
+
+
+def _walk_scalar(order: list[Node], olds: list[Any], frees: bool) -> None:
+    """`_walk_plain` for Values whose `.grad` slots gather this pass's gradients."""
     for node, old in zip(order, olds):
         g = node.grad
-        node.grad = old if g is _REACHED else old + g  # Node._deposit
-
-
-def _walk_scalar(order: list[Node], frees: bool) -> None:
-    """`_walk_plain` for Values whose `.grad` slots gather this pass's gradients."""
-    for node in order:
-        g = node.grad
+        if g is _REACHED:  # no gradient reached it
+            node.grad = old
+            continue
+        # Node._deposit, written out; old + g allocates a float, and old is 0.0 almost always
+        node.grad = old + g if old else g
         op = node._op
-        if g is _REACHED or op is None:
+        if op is None:
             continue
         parents = node._parents
-        if _raw_args(node) is PARENT_DATA:  # x op y, both needing a gradient
+        if node._args is PARENT_DATA:  # x op y, both needing a gradient
             x, y = parents
             gx, gy = op.vjp(g, node._data, x._data, y._data)
-            old = x.grad
-            x.grad = gx if old is _REACHED else old + gx
-            old = y.grad  # after x's: x and y may be one node (x * x)
-            y.grad = gy if old is _REACHED else old + gy
+            was = x.grad
+            x.grad = gx if was is _REACHED else was + gx
+            was = y.grad  # read after x's: x and y may be one node (x * x)
+            y.grad = gy if was is _REACHED else was + gy
         else:
             for p, gp in zip(parents, apply_rule(node, g)):
                 if p is not None and gp is not None:
-                    old = p.grad
-                    p.grad = gp if old is _REACHED else old + gp
+                    was = p.grad
+                    p.grad = gp if was is _REACHED else was + gp
         if frees:
-            _store_args(node, None)
+            node._args = None
 
 
 # ---- applying a rule ----------------------------------------------------------------------
@@ -500,7 +513,7 @@ def apply_rule(node: Node, g: Any, args: Any = None, out: Any = None,
     create_graph and a compiled capture pass others."""
     op = node._op
     if args is None:
-        args = node._args
+        args = saved_args(node)
         if args is None:
             _freed(node)
     if out is None:
@@ -539,7 +552,8 @@ class _Run:
 
     def _rule_on_nodes(self, node: Node, g: Any) -> Any:
         """create_graph: the rule run on the parent nodes, so its ops are recorded too."""
-        args = tuple([a if p is None else p for a, p in zip(node._args or (), node._parents)])
+        args = tuple([a if p is None else p for a, p in zip(saved_args(node) or (),
+                                                            node._parents)])
         try:
             return apply_rule(node, g, args if node._args is not None else None, node)
         except FloatingPointError as e:

@@ -15,10 +15,7 @@ from autograd.graph import (
     _bump,
     _counter,
     _open,
-    _raw_args,
-    _store_args,
     backward_pass,
-    stale_input,
 )
 from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply2
@@ -84,20 +81,6 @@ class Value(ElementwiseMethods, Node):
         v._fill(data, op is not None, "", op, args, parents)
         return v
 
-    def _saved(self) -> tuple[float, ...] | None:
-        """`_args` as every reader expects it: the floats the op saw (None once freed), read
-        from the parents where the node kept PARENT_DATA instead of a copy."""
-        args = _raw_args(self)
-        if args is not PARENT_DATA:
-            return args
-        if stale_input(self) is not None:
-            raise RuntimeError(f"the inputs of this {self.op!r} node changed in place after it "
-                               "was recorded, and a Value node keeps no copy of them: compute "
-                               "the graph again after the change")
-        return tuple([p._data for p in self._parents])
-
-    _args = property(_saved, _store_args)
-
     def retain_grad(self) -> None:
         """Nothing to do: a Value keeps every node's gradient (as micrograd does)."""
 
@@ -128,7 +111,7 @@ class Value(ElementwiseMethods, Node):
     # ---- arithmetic: every op goes through the shared rule table ----
 
     def __add__(self, other: Any) -> Value:
-        if type(other) is Value and self.requires_grad and other.requires_grad and _hot():
+        if type(other) is Value and self.requires_grad and other.requires_grad and not _open.blocks:
             # rules.add's forward, written out
             return _made(self._data + other._data, rules.add, PARENT_DATA, self, other)
         return apply2(rules.add, self, other if type(other) is Value else _lift(other, "+"))
@@ -137,7 +120,7 @@ class Value(ElementwiseMethods, Node):
         return apply2(rules.add, _lift(other, "+"), self)
 
     def __sub__(self, other: Any) -> Value:
-        if type(other) is Value and self.requires_grad and other.requires_grad and _hot():
+        if type(other) is Value and self.requires_grad and other.requires_grad and not _open.blocks:
             # rules.sub's forward, written out
             return _made(self._data - other._data, rules.sub, PARENT_DATA, self, other)
         return apply2(rules.sub, self, other if type(other) is Value else _lift(other, "-"))
@@ -146,7 +129,7 @@ class Value(ElementwiseMethods, Node):
         return apply2(rules.sub, _lift(other, "-"), self)
 
     def __mul__(self, other: Any) -> Value:
-        if type(other) is Value and self.requires_grad and other.requires_grad and _hot():
+        if type(other) is Value and self.requires_grad and other.requires_grad and not _open.blocks:
             # rules.mul's forward, written out
             return _made(self._data * other._data, rules.mul, PARENT_DATA, self, other)
         return apply2(rules.mul, self, other if type(other) is Value else _lift(other, "*"))
@@ -167,7 +150,7 @@ class Value(ElementwiseMethods, Node):
         return apply2(rules.power, _lift(other, "**"), self)
 
     def __neg__(self) -> Value:
-        if self.requires_grad and _hot():
+        if self.requires_grad and not _open.blocks:
             x = self._data
             return _made(-x, rules.neg, (x,), self)  # rules.neg's forward, written out
         return rules.neg(self)
@@ -220,7 +203,7 @@ class Value(ElementwiseMethods, Node):
 
     def relu(self) -> Value:
         """max(self, 0)."""
-        if self.requires_grad and _hot():
+        if self.requires_grad and not _open.blocks:
             x = self._data
             return _made(0.0 if x <= 0.0 else x, rules.relu, (x,), self)  # rules.relu's forward
         return rules.relu(self)
@@ -257,12 +240,6 @@ class Value(ElementwiseMethods, Node):
 # Each still records its op from the rule table, so backward runs the one rule;
 # tests/engine/test_value.py checks each against the general path.
 
-def _hot() -> bool:
-    """True while no grad or anomaly mode block is open in any thread: then recording is on
-    and anomaly mode off everywhere, and the hot path needs no per-thread look-up."""
-    return not _open.blocks
-
-
 def _made(data: float, op: Primitive, args: tuple, *parents: Value) -> Value:
     """The tracked node `op` made from `parents` (all needing a gradient): Node._fill written
     out. `args` is the parents' floats, or PARENT_DATA for a binary op (see graph.py)."""
@@ -272,7 +249,7 @@ def _made(data: float, op: Primitive, args: tuple, *parents: Value) -> Value:
     out.requires_grad = True
     out.label = ""
     out._op = op
-    _store_args(out, args)
+    out._args = args
     out._parents = parents
     out._where = None
     out._seq = next(_counter)
