@@ -513,9 +513,11 @@ def apply_rule(node: Node, g: Any, args: Any = None, out: Any = None,
     create_graph and a compiled capture pass others."""
     op = node._op
     if args is None:
-        args = saved_args(node)
+        args = node._args
         if args is None:
             _freed(node)
+        if args is PARENT_DATA:
+            args = saved_args(node)
     if out is None:
         out = node._data
     if op.wants_needs:
