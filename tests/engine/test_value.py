@@ -366,6 +366,12 @@ def test_constants_and_modes_take_the_general_path():
     assert z._args == (2.0, 3.0) and z._where is not None  # anomaly mode knows its line
     assert (x * y)._args is PARENT_DATA
 
+    class Sub(Value):
+        __slots__ = ()
+
+    s, t = Sub(2.0), Sub(3.0)
+    assert type(s * t) is Sub and type(s + t) is Sub and type(-s) is Sub and type(s.relu()) is Sub
+
 
 def test_a_hot_binary_node_is_two_objects_for_the_cycle_collector():
     # the node and its parents' tuple; a tuple of the two floats would be a third, and the
