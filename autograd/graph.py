@@ -446,44 +446,63 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
 
 
 # ---- fast path for Values -----------------------------------------------------------------
-# A plain backward through Values (no wrt, no create_graph, no anomaly mode) without the pending
-# dict and the `_deposit` call per node: each reached node's `.grad` slot gathers the gradient
-# of this pass (its old gradient set aside, and added back at the end, or restored if anything
-# raises, so a refused backward writes nothing), and the binary ops of value.py's hot path, by
-# far the most common nodes, are handled without a loop over their two parents. micrograd's
-# demo backward: 45 against 72 ms through toposort and `_walk_plain` (CPU time, min of 9).
-# tests/engine/test_driver.py runs it against `_walk`.
+# A plain backward through Values (no wrt, no create_graph, no anomaly mode) without the set,
+# the pending dict and the `_deposit` call per node of toposort and `_walk_plain`: the search
+# for the reachable nodes marks each in its own `.grad` slot (setting aside an old gradient
+# that is not 0), the slot then gathers the gradient of this pass, and the old gradients are
+# added back at the end, or restored if anything raises, so a refused backward writes nothing.
+# The binary ops of value.py's hot path, by far the most common nodes, are handled without a
+# loop over their two parents. micrograd's demo backward: 42 against 72 ms through toposort
+# and `_walk_plain` (CPU time, min of 9). A zero gradient may keep the sign its rule gave it
+# (-0.0 where the general loop adds it to 0.0). tests/engine/test_driver.py runs it against
+# `_walk`.
 
 _REACHED = ("reached by this backward pass, no gradient yet",)
-_grad_of = attrgetter("grad")
 
 
 def _backward_scalar(root: Node, seed: Any, frees: bool) -> None:
     """backward_pass's plain case for a graph of Values."""
-    order = toposort(root)
-    check_versions(order)
-    olds = list(map(_grad_of, order))
+    order, kept = _reach_scalar(root)
     try:
-        for node in order:
-            node.grad = _REACHED
+        check_versions(order)
         root.grad = seed
         with _collector_paused:
-            silently(_walk_scalar, order, olds, frees)
+            silently(_walk_scalar, order, frees)
     except BaseException:
-        for node, old in zip(order, olds):
-            node.grad = old
+        for node in order:
+            node.grad = kept.get(node, 0.0)
         raise
+    for node, old in kept.items():
+        node.grad = old + node.grad  # Node._deposit, for the gradients that were not 0
 
 
-def _walk_scalar(order: list[Node], olds: list[Any], frees: bool) -> None:
+def _reach_scalar(root: Node) -> tuple[list[Node], dict[Node, Any]]:
+    """toposort's order for Values, each node marked _REACHED in `.grad` on the way (no set),
+    and the old gradients that were not 0."""
+    kept = {root: root.grad} if root.grad else {}
+    root.grad = _REACHED
+    nodes = [root]
+    stack = [root]
+    while stack:
+        for p in stack.pop()._parents:
+            if p is not None:
+                old = p.grad
+                if old is not _REACHED:
+                    if old:
+                        kept[p] = old
+                    p.grad = _REACHED
+                    stack.append(p)
+                    nodes.append(p)
+    return sorted(nodes, key=_creation, reverse=True), kept
+
+
+def _walk_scalar(order: list[Node], frees: bool) -> None:
     """`_walk_plain` for Values whose `.grad` slots gather this pass's gradients."""
-    for node, old in zip(order, olds):
+    for node in order:
         g = node.grad
         if g is _REACHED:  # no gradient reached it
-            node.grad = old
+            node.grad = 0.0
             continue
-        # Node._deposit, written out; old + g allocates a float, and old is 0.0 almost always
-        node.grad = old + g if old else g
         op = node._op
         if op is None:
             continue
