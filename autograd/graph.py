@@ -484,7 +484,9 @@ def _reach_scalar(root: Node) -> tuple[list[Node], dict[Node, Any]]:
     nodes = [root]
     stack = [root]
     while stack:
-        for p in stack.pop()._parents:
+        node = stack.pop()
+        x = node._x  # a hot binary node keeps its parents in _x and _y (value.py)
+        for p in node._parents if x is None else (x, node._y):
             if p is not None:
                 old = p.grad
                 if old is not _REACHED:
@@ -506,16 +508,16 @@ def _walk_scalar(order: list[Node], frees: bool) -> None:
         op = node._op
         if op is None:
             continue
-        parents = node._parents
         if node._args is PARENT_DATA:  # x op y, both needing a gradient
-            x, y = parents
+            x = node._x
+            y = node._y
             gx, gy = op.vjp(g, node._data, x._data, y._data)
             was = x.grad
             x.grad = gx if was is _REACHED else was + gx
             was = y.grad  # read after x's: x and y may be one node (x * x)
             y.grad = gy if was is _REACHED else was + gy
         else:
-            for p, gp in zip(parents, apply_rule(node, g)):
+            for p, gp in zip(node._parents, apply_rule(node, g)):
                 if p is not None and gp is not None:
                     was = p.grad
                     p.grad = gp if was is _REACHED else was + gp

@@ -58,7 +58,9 @@ class Value(ElementwiseMethods, Node):
     5.0
     """
 
-    __slots__ = ()
+    # A hot binary node's parents (see _made); None in _x for every other node, whose parents
+    # are the tuple in Node's `_parents` slot.
+    __slots__ = ("_x", "_y")
     _retains_grads = True
     _empty_grad = 0.0
 
@@ -70,6 +72,7 @@ class Value(ElementwiseMethods, Node):
                             f"({data!r:.40})")
         try:
             self._fill(float(data), True, label)
+            self._x = None
         except OverflowError:
             raise ValueError(_past_range(data, "Value")) from None
 
@@ -79,7 +82,16 @@ class Value(ElementwiseMethods, Node):
         """A node around an op's result: tracked when `op` is given, else a constant."""
         v = _new(cls)
         v._fill(data, op is not None, "", op, args, parents)
+        v._x = None
         return v
+
+    def _parents_of(self) -> tuple[Value | None, ...]:
+        """`_parents` as every reader expects it: a hot binary node keeps its two parents in
+        slots, one tracked tuple less for the cycle collector (see _made)."""
+        x = self._x
+        return _parents_slot(self) if x is None else (x, self._y)
+
+    _parents = property(_parents_of, Node._parents.__set__)
 
     def retain_grad(self) -> None:
         """Nothing to do: a Value keeps every node's gradient (as micrograd does)."""
@@ -114,7 +126,7 @@ class Value(ElementwiseMethods, Node):
         if (type(other) is Value is type(self) and self.requires_grad and other.requires_grad
                 and not _open.blocks):
             # rules.add's forward, written out
-            return _made(self._data + other._data, rules.add, PARENT_DATA, self, other)
+            return _made(self._data + other._data, rules.add, self, other)
         return apply2(rules.add, self, other if type(other) is Value else _lift(other, "+"))
 
     def __radd__(self, other: Any) -> Value:
@@ -124,7 +136,7 @@ class Value(ElementwiseMethods, Node):
         if (type(other) is Value is type(self) and self.requires_grad and other.requires_grad
                 and not _open.blocks):
             # rules.sub's forward, written out
-            return _made(self._data - other._data, rules.sub, PARENT_DATA, self, other)
+            return _made(self._data - other._data, rules.sub, self, other)
         return apply2(rules.sub, self, other if type(other) is Value else _lift(other, "-"))
 
     def __rsub__(self, other: Any) -> Value:
@@ -134,7 +146,7 @@ class Value(ElementwiseMethods, Node):
         if (type(other) is Value is type(self) and self.requires_grad and other.requires_grad
                 and not _open.blocks):
             # rules.mul's forward, written out
-            return _made(self._data * other._data, rules.mul, PARENT_DATA, self, other)
+            return _made(self._data * other._data, rules.mul, self, other)
         return apply2(rules.mul, self, other if type(other) is Value else _lift(other, "*"))
 
     def __rmul__(self, other: Any) -> Value:
@@ -155,7 +167,7 @@ class Value(ElementwiseMethods, Node):
     def __neg__(self) -> Value:
         if type(self) is Value and self.requires_grad and not _open.blocks:
             x = self._data
-            return _made(-x, rules.neg, (x,), self)  # rules.neg's forward, written out
+            return _made1(-x, rules.neg, self)  # rules.neg's forward, written out
         return rules.neg(self)
 
     def __pos__(self) -> Value:
@@ -208,7 +220,7 @@ class Value(ElementwiseMethods, Node):
         """max(self, 0)."""
         if type(self) is Value and self.requires_grad and not _open.blocks:
             x = self._data
-            return _made(0.0 if x <= 0.0 else x, rules.relu, (x,), self)  # rules.relu's forward
+            return _made1(0.0 if x <= 0.0 else x, rules.relu, self)  # rules.relu's forward
         return rules.relu(self)
 
     def __abs__(self) -> Value:
@@ -245,20 +257,42 @@ class Value(ElementwiseMethods, Node):
 # path. Each op still records its primitive from the rule table, so backward runs the one
 # rule; tests/engine/test_value.py checks each against the general path.
 
-def _made(data: float, op: Primitive, args: tuple, *parents: Value) -> Value:
-    """The tracked node `op` made from `parents` (all needing a gradient): Node._fill written
-    out. `args` is the parents' floats, or PARENT_DATA for a binary op (see graph.py)."""
+def _made(data: float, op: Primitive, x: Value, y: Value) -> Value:
+    """The tracked node `op` made from x and y (both needing a gradient): Node._fill written
+    out, with the parents in two slots instead of a tuple and PARENT_DATA for their floats
+    (see graph.py): the node is the one object the cycle collector tracks."""
     out = _new(Value)
     out._data = data
     out.grad = 0.0
     out.requires_grad = True
     out.label = ""
     out._op = op
-    out._args = args
-    out._parents = parents
+    out._args = PARENT_DATA
+    out._x = x
+    out._y = y
     out._where = None
     out._seq = next(_counter)
     return out
+
+
+def _made1(data: float, op: Primitive, x: Value) -> Value:
+    """The tracked node `op` made from x (needing a gradient): Node._fill written out."""
+    out = _new(Value)
+    out._data = data
+    out.grad = 0.0
+    out.requires_grad = True
+    out.label = ""
+    out._op = op
+    out._args = (x._data,)
+    _set_parents(out, (x,))
+    out._x = None
+    out._where = None
+    out._seq = next(_counter)
+    return out
+
+
+_parents_slot = Node._parents.__get__
+_set_parents = Node._parents.__set__
 
 
 def value_sum(values: Any, start: Any = 0.0) -> Value:
