@@ -21,6 +21,9 @@ from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply2
 
 _new = object.__new__
+# Node's own `_parents` slot, which Value shadows with a property (see Value._parents_of).
+_parents_slot = Node._parents.__get__
+_set_parents = Node._parents.__set__
 
 
 def _lift(x: Any, op: str) -> Value:
@@ -91,7 +94,7 @@ class Value(ElementwiseMethods, Node):
         x = self._x
         return _parents_slot(self) if x is None else (x, self._y)
 
-    _parents = property(_parents_of, Node._parents.__set__)
+    _parents = property(_parents_of, _set_parents)
 
     def retain_grad(self) -> None:
         """Nothing to do: a Value keeps every node's gradient (as micrograd does)."""
@@ -290,9 +293,6 @@ def _made1(data: float, op: Primitive, x: Value) -> Value:
     out._seq = next(_counter)
     return out
 
-
-_parents_slot = Node._parents.__get__
-_set_parents = Node._parents.__set__
 
 
 def value_sum(values: Any, start: Any = 0.0) -> Value:
