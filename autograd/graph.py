@@ -502,7 +502,8 @@ def _reach_scalar(root: Node) -> tuple[list[Node], dict[Node, Any]]:
         else:
             stack.append(x)
             stack.append(node._y)
-    return sorted(nodes, key=_creation, reverse=True), kept
+    nodes.sort(key=_creation, reverse=True)
+    return nodes, kept
 
 
 def _walk_scalar(order: list[Node], frees: bool) -> None:
