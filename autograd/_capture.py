@@ -388,6 +388,8 @@ class capturing:
         if not _LOCK.acquire(blocking=False):
             raise Uncapturable("another thread is capturing")
         _active = self.cap
+        with graph._open_lock:  # as a mode block does: Value's hot path off, so that every
+            graph._open.blocks += 1  # Value op reaches Value._from_data, where it is flagged
         for cls in (Tensor, Value):
             self._swap(cls, "_from_data", _wrapped_from_data(cls.__dict__["_from_data"]))
             self._swap(cls, "backward", _wrapped_backward(cls.__dict__["backward"]))
@@ -407,4 +409,6 @@ class capturing:
             else:
                 setattr(cls, name, old)
         _active = None
+        with graph._open_lock:
+            graph._open.blocks -= 1
         _LOCK.release()

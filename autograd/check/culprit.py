@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autograd.check.fd import FAIL, KINK, Slot, as_variables, errors, judge, prepared, probe
-from autograd.graph import Node, apply_rule, enable_grad, toposort, unbroadcast
+from autograd.graph import Node, apply_rule, enable_grad, saved_args, toposort, unbroadcast
 
 _STATUS = {0: "ok", FAIL: "FAIL", KINK: "kink"}
 
@@ -158,7 +158,7 @@ def _check_node(node: Node, pos: int, rng: np.random.Generator, eps: float, atol
     if node._args is None:
         raise RuntimeError(f"the {op.name!r} node's saved inputs were freed by backward; "
                            "rebuild the graph (or backward with retain_graph=True) to check it")
-    slots = [Slot(_as64(a)) for a in node._args]
+    slots = [Slot(_as64(a)) for a in saved_args(node)]
     args = [s.data for s in slots]
     out = op(*args)  # through the primitive: quiet, as ops are
     # The driver hands rules a Python float for Value nodes and an ndarray (0-d for a full

@@ -13,7 +13,7 @@ import numpy as np
 
 from autograd.draw.summary import op_counts
 from autograd.draw.trace import Trace
-from autograd.graph import Node
+from autograd.graph import PARENT_DATA, Node
 
 # Arrays up to this many entries are written out in full; larger ones by their range.
 SMALL_ARRAY = 12
@@ -93,7 +93,7 @@ def _array_field(name: str, a: Any) -> str:
 def op_text(node: Node) -> str:
     """The op's name, with its constant arguments when it has numeric ones: sub(·, 1)."""
     args = node._args
-    if args is None:
+    if args is None or args is PARENT_DATA:  # freed, or no constant arguments
         return node.op
     parts = []
     shown = False

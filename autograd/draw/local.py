@@ -29,7 +29,7 @@ def freed(node: Node) -> bool:
 def _pullback(node: Node, g: Any) -> tuple[Any, ...]:
     """The node's rule applied to the incoming gradient g: one entry per argument."""
     grads = apply_rule(node, g)
-    return tuple(grads) + (None,) * (len(node._args) - len(grads))
+    return tuple(grads) + (None,) * (len(node._parents) - len(grads))
 
 
 def scalar_partials(node: Node) -> tuple[float | None, ...]:

@@ -238,7 +238,7 @@ class _Builder:
             return {}
         try:
             text = self._local(node, c, slot)
-        except (ArithmeticError, ValueError, TypeError) as e:
+        except (ArithmeticError, ValueError, TypeError, RuntimeError) as e:
             self.failed.append(f"{node.op}: {e}")
             return {}
         return {"label": _nohtml(text), "fontcolor": "#b45309"}

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from autograd.graph import Node
+from autograd.graph import PARENT_DATA, Node
 
 Edge = tuple[int, int, int]  # (input's index, output's index, argument position)
 
@@ -157,5 +157,7 @@ def _takes_data(node: Node) -> bool:
     args = node._args
     if args is None:
         return True  # freed by backward: cannot tell, so assume it does
+    if args is PARENT_DATA:
+        return False  # every argument is a parent
     return any(p is None and isinstance(a, (float, np.floating, np.ndarray))
                for a, p in zip(args, node._parents))

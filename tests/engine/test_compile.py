@@ -344,6 +344,22 @@ def test_values_are_not_compiled():
             comp(np.ones(1))
 
 
+def test_values_computed_inside_fn_are_not_compiled_either():
+    # Value arithmetic has a hot path that bypasses Value._from_data; a capture turns it off,
+    # else a replay would keep v * v at its value during the capture
+    from autograd import Value
+
+    v = Value(2.0)
+    w = Tensor(np.ones(1), requires_grad=True)
+    comp = compile(lambda x: (w * x * (v * v).data).sum().backward())
+    with pytest.warns(CompileWarning, match="computes on Values"):
+        for k in range(4):
+            w.grad = None
+            v.data = 2.0 if k < 3 else 5.0
+            comp(np.ones(1))
+            assert w.grad[0] == v.data ** 2
+
+
 def test_capture_leaves_the_classes_as_they_were():
     before = {name: Tensor.__dict__.get(name) for name in ("_from_data", "backward", "data",
                                                            "grad")}
