@@ -249,7 +249,20 @@ def stale_input(node: Node) -> tuple[int, Node] | None:
 # from about 130 ms to about 28 (CPU time, median of 11: 52 ms with the collector on, 24 off,
 # against 183 and 52 before the hot path; one full collection a step instead of two or three,
 # over a third of the objects).
-PARENT_DATA = ("the data of the two parents",)
+class _ParentData:
+    """The marker's type: one object, which pickling and copying keep as that object (a
+    pickled graph of Values is found by `is` again when it is loaded)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PARENT_DATA"
+
+    def __reduce__(self) -> str:
+        return "PARENT_DATA"  # by reference: this module's PARENT_DATA
+
+
+PARENT_DATA = _ParentData()
 
 
 def saved_args(node: Node) -> tuple[Any, ...] | None:

@@ -430,3 +430,15 @@ def test_random_programs_give_the_same_values_and_gradients_on_both_paths(seed):
     with enable_grad():
         general = run()
     assert hot == general
+
+
+def test_a_graph_of_values_survives_pickling_and_copying():
+    import copy
+    import pickle
+
+    a, b = Value(2.0), Value(3.0)
+    c = a * b + a - b * b
+    for clone in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
+        clone.backward()
+        x, y = clone._parents[0]._parents[0]._parents  # (a * b + a) - b * b: a * b's parents
+        assert (x.grad, y.grad) == (4.0, -4.0)  # ∂c/∂a = b + 1, ∂c/∂b = a − 2b
