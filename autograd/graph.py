@@ -514,7 +514,8 @@ def _backward_scalar(root: Node, seed: Any, frees: bool) -> None:
             node.grad = kept.get(node, 0.0)
         raise
     for node, old in kept.items():
-        node.grad = old + node.grad  # Node._deposit, for the gradients that were not 0
+        if old is not None:  # None, like 0.0, is a reset gradient
+            node.grad = old + node.grad  # Node._deposit, for the gradients that were not 0
 
 
 def _reach_scalar(root: Node) -> tuple[list[Node], dict[Node, Any]]:
@@ -531,7 +532,9 @@ def _reach_scalar(root: Node) -> tuple[list[Node], dict[Node, Any]]:
         old = node.grad
         if old is _REACHED:  # reached before, by another path
             continue
-        if old:
+        if old or old.__class__ is not float:
+            # anything but a float zero is restored exactly if the pass fails (-0.0 comes back
+            # as 0.0: telling them apart costs 10% of a backward)
             kept[node] = old
         node.grad = _REACHED
         nodes.append(node)

@@ -16,8 +16,10 @@ table uses::
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,11 @@ from autograd.graph import Node, _local, _open, mode, silently, where_text
 _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 Rule = Callable[..., tuple[Any, ...]]
+
+
+def _named(module: str, name: str) -> Primitive:
+    """The primitive `name` of `module` (how a pickled primitive is found again)."""
+    return getattr(importlib.import_module(module), name)
 
 
 class Primitive:
@@ -57,6 +64,16 @@ class Primitive:
         # True when `fun` keeps numpy's floating-point warnings in by itself (sigmoid, which
         # tries a formula with overflow raising): apply then sets no state of its own.
         self.quiet = False
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled by reference, as functions are, where the primitive is its module's global
+        of its function's name (a decorated function): pickling the function inside would
+        find the Primitive under that name and refuse it."""
+        module = getattr(self.fun, "__module__", None)
+        name = getattr(self.fun, "__qualname__", None)
+        if module and name and getattr(sys.modules.get(module), name, None) is self:
+            return _named, (module, name)
+        return super().__reduce_ex__(protocol)
 
     def defvjp(self, vjp: Rule) -> Rule:
         """Register the rule `vjp(g, out, *args) -> tuple`; usable as a decorator."""

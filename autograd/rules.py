@@ -127,12 +127,18 @@ def _float_power(x: float, y: float) -> float:
     try:
         out = x ** y
     except (ZeroDivisionError, OverflowError):
+        if x < 0.0 and y != y // 1.0:  # Python checks the range before the sign
+            _not_real(x, y)
         with np.errstate(divide="ignore", over="ignore"):
             return float(np.power(np.float64(x), np.float64(y)))
     if type(out) is complex:
-        raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional "
-                         "exponent)")
+        _not_real(x, y)
     return out
+
+
+def _not_real(x: float, y: float) -> None:
+    raise ValueError(f"{x!r} ** {y!r} is not a real number (negative base, fractional "
+                     "exponent)")
 
 
 @power.defvjp

@@ -115,7 +115,9 @@ class Value(ElementwiseMethods, Node):
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data:.6g}, grad={self.grad:.6g}{label})"
+        g = self.grad  # a Value under create_graph, or whatever the user set
+        grad = f"{g:.6g}" if _real(g) else repr(g)
+        return f"Value(data={self._data:.6g}, grad={grad}{label})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Jupyter's rich display: the graph as SVG beside the repr (autograd.draw.render)."""

@@ -1,0 +1,94 @@
+"""Attacks on the scalar Value hot path, its backward driver and the rules' numerics, each kept
+as a test of what the attack found."""
+
+import copy
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from autograd import Value, primitive
+
+
+@primitive
+def _interrupted(x):
+    return x * 1.0
+
+
+@_interrupted.defvjp
+def _interrupted_vjp(g, out, x):
+    """A rule stopped midway, as Ctrl-C would stop it."""
+    raise KeyboardInterrupt("stopped inside a rule")
+
+
+_NEGATIVE_ZERO = pytest.param(-0.0, marks=pytest.mark.xfail(
+    strict=True, reason="a float zero is not set aside by _reach_scalar (telling -0.0 from 0.0 "
+    "costs a call per node, 10% of a Value backward), so a failed pass restores 0.0"))
+_ZEROS = [None, 0, np.float64(0.0), np.float32(0.0), False, _NEGATIVE_ZERO]
+
+
+@pytest.mark.parametrize("old", _ZEROS, ids=repr)
+def test_hot_backward_interrupted_keeps_zero_like_grads_exactly(old):
+    a, b = Value(2.0), Value(3.0)
+    a.grad = old
+    y = _interrupted(a * b) + a * a
+    with pytest.raises(KeyboardInterrupt):
+        y.backward()
+    assert type(a.grad) is type(old)
+    assert a.grad is None if old is None else repr(a.grad) == repr(old)
+    assert b.grad == 0.0
+
+
+def test_hot_backward_leaf_reset_to_none_takes_the_new_gradient():
+    a, b = Value(2.0), Value(3.0)
+    a.grad = None
+    (a * b + a * a).backward()
+    assert a.grad == 7.0 and b.grad == 2.0
+
+
+def test_hot_backward_numpy_zero_grad_keeps_its_type():
+    a = Value(2.0)
+    a.grad = np.float64(0.0)
+    (a * a).backward()
+    assert type(a.grad) is np.float64 and a.grad == 4.0
+
+
+def test_repr_of_value_whose_grad_is_a_value_after_create_graph():
+    a = Value(2.0)
+    (a * a * a).backward(create_graph=True)
+    assert repr(a) == "Value(data=2, grad=Value(data=12, grad=0))"
+
+
+def test_repr_of_value_whose_grad_was_reset_to_none():
+    a = Value(2.0, label="w")
+    a.grad = None
+    assert repr(a) == "Value(data=2, grad=None, label='w')"
+
+
+@pytest.mark.parametrize("op", ["relu", "exp", "tanh", "sigmoid", "log", "sin"])
+def test_pickle_and_deepcopy_graph_with_unary_node(op):
+    a = Value(2.0)
+    y = getattr(a * a, op)()
+    for twin in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
+        twin.backward()
+        leaf = twin.parents[0].parents[0]
+        fresh = Value(2.0)
+        getattr(fresh * fresh, op)().backward()
+        assert leaf.grad == pytest.approx(fresh.grad)
+        assert twin._op is y._op  # the rule table's own primitive, found by name
+
+
+def test_power_negative_huge_base_fractional_exponent_is_a_clear_error():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="not a real number"):
+            Value(-1e300) ** 3.5
+
+
+def test_power_huge_base_still_overflows_to_inf():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (Value(1e300) ** 3.5).data == math.inf
+        assert (Value(-1e300) ** 3.0).data == -math.inf
