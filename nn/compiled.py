@@ -152,8 +152,8 @@ class CompiledStep:
         key = (x.shape, x.dtype.char, y.shape, y.dtype.char)
         plan = self._plans.get(key)
         if plan is None:
-            plan = _MLPPlan.build(self.model, self.optimizer, x, y, self.fusions)
-            self._plans[key] = plan if plan is not None else False
+            plan = _MLPPlan.build(self.model, self.optimizer, x, y, self.fusions) or False
+            self._plans[key] = plan
         if plan is False or not plan.fits():
             return None
         if plan.checked:
