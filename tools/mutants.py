@@ -56,7 +56,7 @@ HAND = [
     _m("driver, Value fast path: a second path's gradient overwrites the first", G,
        "x.grad = gx if was is _REACHED else was + gx", "x.grad = gx", "engine/test_value.py"),
     _m("driver: Value leaves forget earlier backward calls", G,
-       "node.grad = old + node.grad", "node.grad = node.grad", "engine/test_value.py"),
+       "(node, old + node.grad)", "(node, node.grad)", "engine/test_value.py"),
     _m("driver, readable loop: Value leaves forget earlier backward calls", G,
        "self.grad = self.grad + g", "self.grad = g", "engine/test_driver.py"),
     _m("driver, Value fast path: a failed pass leaves gradients half-written", G,

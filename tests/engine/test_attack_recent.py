@@ -92,3 +92,31 @@ def test_power_huge_base_still_overflows_to_inf():
         warnings.simplefilter("error")
         assert (Value(1e300) ** 3.5).data == math.inf
         assert (Value(-1e300) ** 3.0).data == -math.inf
+
+
+def _snapshot(*values):
+    return [(type(v.grad), repr(v.grad)) for v in values]
+
+
+def test_hot_backward_old_grad_that_cannot_take_a_float_writes_nothing():
+    a, b = Value(2.0), Value(3.0)
+    a.grad = "set by hand"
+    y = a * b
+    u = y * b
+    before = _snapshot(a, b, y, u)
+    with pytest.raises(TypeError):
+        u.backward()
+    assert _snapshot(a, b, y, u) == before
+
+
+def test_hot_backward_old_grad_without_truth_value_leaves_no_marks():
+    a, b = Value(2.0), Value(3.0)
+    a.grad = np.zeros(3)  # numpy refuses bool() of it: raised while marking reached nodes
+    y = a * b
+    u = y * b
+    with pytest.raises(ValueError, match="truth value"):
+        u.backward()
+    assert (u.grad, y.grad, b.grad) == (0.0, 0.0, 0.0)
+    a.grad = 0.0
+    u.backward()  # the graph is usable again: no node was left marked as reached
+    assert (a.grad, b.grad, y.grad, u.grad) == (9.0, 12.0, 3.0, 1.0)
