@@ -34,7 +34,7 @@ _ENGINE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 Rule = Callable[..., tuple[Any, ...]]
 
 
-def _named(module: str, name: str) -> Primitive:
+def _primitive_named(module: str, name: str) -> Primitive:
     """The primitive `name` of `module` (how a pickled primitive is found again)."""
     return getattr(importlib.import_module(module), name)
 
@@ -72,7 +72,7 @@ class Primitive:
         module = getattr(self.fun, "__module__", None)
         name = getattr(self.fun, "__qualname__", None)
         if module and name and getattr(sys.modules.get(module), name, None) is self:
-            return _named, (module, name)
+            return _primitive_named, (module, name)
         return super().__reduce_ex__(protocol)
 
     def defvjp(self, vjp: Rule) -> Rule:
