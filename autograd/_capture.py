@@ -292,10 +292,12 @@ def _reduction(have: tuple[int, ...], want: tuple[int, ...],
     return wrap, tuple(range(lead)), ones
 
 
-def _base(a: np.ndarray) -> np.ndarray:
-    while a.base is not None:
-        a = a.base
-    return a
+def _base(a: np.ndarray) -> Any:
+    """The object that owns a's memory: an ndarray, or the buffer under it (an array over a
+    memory map ends in the mmap object, which has no `base` of its own)."""
+    while a is not None:
+        a, owner = getattr(a, "base", None), a
+    return owner
 
 
 # ---- the wrapping: on for one call, in one thread -------------------------------------------

@@ -17,9 +17,10 @@ A new shape (the last partial batch) gets a tape of its own, after the same thre
 The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 
 - Arguments are Tensors or ndarrays (fn receives ndarrays as constant Tensors, in every
-  call). Parameters, the leaf tensors fn uses that require grad, are read by reference on
-  every call: in-place updates and `p.data = ...` between calls are seen. If a parameter's
-  shape, dtype or requires_grad changes, the call is captured anew.
+  call; a subclass such as a memmap as the plain ndarray it views). Parameters, the leaf
+  tensors fn uses that require grad, are read by reference on every call: in-place updates
+  and `p.data = ...` between calls are seen. If a parameter's shape, dtype or requires_grad
+  changes, the call is captured anew.
 - Python values fn reads from elsewhere (globals, closure variables, tensors that do not
   require grad) are frozen at capture; arrays among them are held by reference.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
@@ -87,6 +88,9 @@ class Compiled:
 
     def __call__(self, *args: Any) -> Any:
         key = _signature(args)
+        if key is None:  # an ndarray subclass (a memmap): taken as the plain ndarray it views
+            args = tuple([_plain(a) for a in args])
+            key = _signature(args)
         if not is_grad_enabled():
             return self._eager(args)
         if _capture._anomaly_on():
@@ -171,19 +175,28 @@ class Compiled:
 
 # ---- arguments -----------------------------------------------------------------------------
 
-def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """What a tape depends on in the arguments; refuses what is not an array."""
+def _signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What a tape depends on in the arguments (None if one is an ndarray subclass); refuses
+    what is not an array."""
     key = []
     for i, a in enumerate(args):
         if type(a) is np.ndarray:
             key.append((False, a.shape, a.dtype.char, False))
         elif isinstance(a, Tensor):
             key.append((True, a.data.shape, a.data.dtype.char, a.requires_grad))
+        elif isinstance(a, np.ndarray):
+            return None
         else:
             raise TypeError(f"a compiled function takes Tensors and ndarrays; argument {i} is "
                             f"a {type(a).__name__} (bind other values with a closure or "
                             "functools.partial)")
     return tuple(key)
+
+
+def _plain(a: Any) -> Any:
+    """An ndarray subclass (memmap, matrix) as a plain ndarray over the same memory: numpy
+    calls on it then give plain arrays, as the replay's buffers are."""
+    return a.view(np.ndarray) if isinstance(a, np.ndarray) else a
 
 
 def _as_tensors(args: tuple[Any, ...]) -> list[Tensor]:

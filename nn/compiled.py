@@ -173,9 +173,12 @@ class CompiledStep:
 
 
 def _array(a: Any, name: str) -> Any:
-    """An ndarray, or a Tensor kept as it is; anything else is refused by name."""
-    if isinstance(a, (np.ndarray, Tensor)):
+    """An ndarray (a subclass such as a memmap as the plain ndarray it views), or a Tensor kept
+    as it is; anything else is refused by name."""
+    if type(a) is np.ndarray or isinstance(a, Tensor):
         return a
+    if isinstance(a, np.ndarray):
+        return a.view(np.ndarray)
     raise TypeError(f"a compiled step takes {name} as an ndarray or a Tensor, got "
                     f"{type(a).__name__}")
 

@@ -120,3 +120,24 @@ def test_hot_backward_old_grad_without_truth_value_leaves_no_marks():
     a.grad = 0.0
     u.backward()  # the graph is usable again: no node was left marked as reached
     assert (a.grad, b.grad, y.grad, u.grad) == (9.0, 12.0, 3.0, 1.0)
+
+
+def test_compiled_fn_takes_a_memmap_as_the_array_it_is(tmp_path):
+    import autograd
+    from autograd import Tensor
+
+    np.save(tmp_path / "x.npy", np.arange(6.0).reshape(2, 3))
+    x = np.load(tmp_path / "x.npy", mmap_mode="r")
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        loss = (x @ w).sum()
+        loss.backward()
+        return loss
+
+    compiled = autograd.compile(step, strict=True)
+    for _ in range(4):  # eager, capture, checked replay, replay
+        out = compiled(x)
+        assert type(out.data) is np.ndarray and out.item() == 15.0
+        np.testing.assert_array_equal(w.grad, [3.0, 5.0, 7.0])

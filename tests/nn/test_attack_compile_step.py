@@ -78,3 +78,28 @@ def test_bad_batch_after_a_good_one_is_the_eager_error(x, y, match):
     with pytest.raises(ValueError, match=match):
         step(x, y)
     _same_parameters(comp, eager)
+
+
+# An ndarray subclass (a memmap, as np.load(..., mmap_mode="r") gives) was refused with
+# TypeError by the general compiled path, where the eager step takes it as any array.
+
+def test_memmap_batches_step_as_eager(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, _X)
+    x = np.load(path, mmap_mode="r")
+    eager, opt_e, comp, step = _twins()
+    for _ in range(4):  # the first call, the check and the steady state
+        assert step(x, _Y).item() == pytest.approx(_eager_step(eager, opt_e, x, _Y), rel=1e-12)
+    _same_parameters(comp, eager)
+
+
+class _Marked(np.ndarray):
+    """An ndarray subclass that says nothing about its numbers."""
+
+
+def test_ndarray_subclass_batches_in_the_general_path_step_as_eager():
+    eager, opt_e, comp, step = _twins(np.float32)  # float64 batches: the general path
+    x, y = _X.view(_Marked), _Y.view(_Marked)
+    for _ in range(4):
+        assert step(x, y).item() == pytest.approx(_eager_step(eager, opt_e, x, y), rel=1e-6)
+    _same_parameters(comp, eager)
