@@ -89,7 +89,7 @@ class Compiled:
     def __call__(self, *args: Any) -> Any:
         key = _signature(args)
         if key is None:  # an ndarray subclass (a memmap): taken as the plain ndarray it views
-            args = tuple([_plain(a) for a in args])
+            args = tuple([_base_ndarray(a) for a in args])
             key = _signature(args)
         if not is_grad_enabled():
             return self._eager(args)
@@ -193,7 +193,7 @@ def _signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return tuple(key)
 
 
-def _plain(a: Any) -> Any:
+def _base_ndarray(a: Any) -> Any:
     """An ndarray subclass (memmap, matrix) as a plain ndarray over the same memory: numpy
     calls on it then give plain arrays, as the replay's buffers are."""
     return a.view(np.ndarray) if isinstance(a, np.ndarray) else a
