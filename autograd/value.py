@@ -313,4 +313,6 @@ def value_dot(ws: Any, xs: Any) -> Value:
     xs = [_lift(x, "dot") for x in xs]
     if len(ws) != len(xs):
         raise ValueError(f"dot of sequences of different lengths: {len(ws)} and {len(xs)}")
+    if not ws:
+        return Value._from_data(0.0)  # as value_sum of nothing: dot_n of no numbers is int 0
     return rules.dot_n(*ws, *xs)

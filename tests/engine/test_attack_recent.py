@@ -141,3 +141,11 @@ def test_compiled_fn_takes_a_memmap_as_the_array_it_is(tmp_path):
         out = compiled(x)
         assert type(out.data) is np.ndarray and out.item() == 15.0
         np.testing.assert_array_equal(w.grad, [3.0, 5.0, 7.0])
+
+
+def test_value_dot_of_empty_sequences_is_a_value_as_value_sum_is():
+    from autograd.value import value_dot, value_sum
+
+    for empty in (value_dot([], []), value_sum([])):
+        assert type(empty) is Value and empty.data == 0.0
+        assert repr(empty) == "Value(data=0, grad=0)"
