@@ -149,3 +149,32 @@ def test_value_dot_of_empty_sequences_is_a_value_as_value_sum_is():
     for empty in (value_dot([], []), value_sum([])):
         assert type(empty) is Value and empty.data == 0.0
         assert repr(empty) == "Value(data=0, grad=0)"
+
+
+def test_pickled_tensor_graph_of_the_document_network_backpropagates():
+    from autograd import Tensor
+    from nn import MLP, mse_loss
+
+    model = MLP([4, 5, 3], seed=0)
+    loss = mse_loss(model(Tensor(np.ones((2, 4)))), Tensor(np.zeros((2, 3))))
+    twin = pickle.loads(pickle.dumps(loss))  # sigmoid's primitive was refused by pickle
+    twin.backward()
+    loss.backward()
+    copied = [n for n in _leaves(twin) if n.requires_grad]
+    assert len(copied) == 4
+    for p in copied:
+        original = next(q for q in model.parameters() if q.data.shape == p.data.shape)
+        np.testing.assert_allclose(p.grad, original.grad, rtol=1e-12)
+
+
+def _leaves(root):
+    seen, stack, leaves = set(), [root], []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if n.is_leaf:
+            leaves.append(n)
+        stack.extend(n.parents)
+    return leaves
