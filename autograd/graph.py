@@ -126,6 +126,11 @@ def is_grad_enabled() -> bool:
     return mode.enabled
 
 
+def is_anomaly_enabled() -> bool:
+    """True inside `detect_anomaly()` in the calling thread."""
+    return mode.anomaly
+
+
 def detect_anomaly() -> Any:
     """Inside the block, a NaN or inf made by an op, forward or backward, raises at once,
     naming the op and the line that created its node (slower: use it to hunt a NaN).

@@ -51,7 +51,15 @@ from typing import Any
 
 import numpy as np
 
-from autograd import CompileWarning, Tensor, changed_in_place, rules, silently
+from autograd import (
+    CompileWarning,
+    Tensor,
+    changed_in_place,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    rules,
+    silently,
+)
 from autograd import compile as compile_fn
 from nn.layers import MLP, Identity, Sigmoid
 from nn.losses import mse_loss
@@ -115,8 +123,17 @@ class CompiledStep:
         return loss
 
     def __call__(self, x: Any, y: Any) -> Tensor:
+        if is_anomaly_enabled() or not is_grad_enabled():
+            # the fused plan neither checks each op for NaN nor records: the general path,
+            # which runs eagerly in these modes, raises where eager raises
+            return silently(self._general_step, _array(x, "x"), _array(y, "y"))
         # quiet as eager ops are: a diverging step computes inf and nan without warnings
         return silently(self._step, x, y)
+
+    def _general_step(self, x: Any, y: Any) -> Tensor:
+        loss = self._general(x, y)
+        self.optimizer.step()
+        return loss
 
     def _step(self, x: Any, y: Any) -> Tensor:
         last = self._last
@@ -137,9 +154,7 @@ class CompiledStep:
                 loss = None
             if loss is not None:
                 return loss
-        loss = self._general(x, y)
-        self.optimizer.step()
-        return loss
+        return self._general_step(x, y)
 
     def _decide_afresh(self) -> None:
         """A parameter or the optimizer changed since the plans were made: drop them."""

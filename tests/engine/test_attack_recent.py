@@ -178,3 +178,12 @@ def _leaves(root):
             leaves.append(n)
         stack.extend(n.parents)
     return leaves
+
+
+def test_is_anomaly_enabled_follows_the_block():
+    from autograd import detect_anomaly, enable_grad, is_anomaly_enabled
+
+    assert not is_anomaly_enabled()
+    with detect_anomaly(), enable_grad():
+        assert is_anomaly_enabled()
+    assert not is_anomaly_enabled()

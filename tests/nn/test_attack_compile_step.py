@@ -103,3 +103,44 @@ def test_ndarray_subclass_batches_in_the_general_path_step_as_eager():
     for _ in range(4):
         assert step(x, y).item() == pytest.approx(_eager_step(eager, opt_e, x, y), rel=1e-6)
     _same_parameters(comp, eager)
+
+
+# The fused plan ignored the modes: under detect_anomaly() a NaN batch wrote NaN into every
+# weight where eager raises FloatingPointError naming the op, and under no_grad() it trained
+# where eager's backward raises RuntimeError.
+
+def _steady(step, eager, opt_e):
+    for _ in range(3):  # the first call, the check and the steady state of the fused plan
+        step(_X, _Y)
+        _eager_step(eager, opt_e, _X, _Y)
+
+
+def test_detect_anomaly_stops_a_nan_step_as_eager_does():
+    from autograd import CompileWarning, detect_anomaly
+
+    eager, opt_e, comp, step = _twins()
+    _steady(step, eager, opt_e)
+    x = _X.copy()
+    x[0, 0] = np.nan
+    with detect_anomaly():
+        with pytest.raises(FloatingPointError, match="linear produced a non-finite value"):
+            _eager_step(eager, opt_e, x, _Y)
+        with (pytest.warns(CompileWarning, match="anomaly mode"),
+              pytest.raises(FloatingPointError, match="linear produced a non-finite value")):
+            step(x, _Y)
+    _same_parameters(comp, eager)
+    assert all(np.isfinite(p.data).all() for p in comp.parameters())
+
+
+def test_no_grad_refuses_the_step_as_eager_does():
+    from autograd import no_grad
+
+    eager, opt_e, comp, step = _twins()
+    _steady(step, eager, opt_e)
+    with no_grad():
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            _eager_step(eager, opt_e, _X, _Y)
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            step(_X, _Y)
+    _same_parameters(comp, eager)
+    assert step(_X, _Y).item() == pytest.approx(_eager_step(eager, opt_e, _X, _Y), rel=1e-12)
