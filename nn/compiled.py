@@ -36,7 +36,9 @@ is a new model to it, so make a new step for it (the fused plan notices and step
 The plan is checked against the eager step on its first use for each batch shape (the
 parameters it reaches must agree to 64 ulps) and falls back to the general path if they do
 not. It consumes the gradients in the update, so after a fused step `.grad` is None, as after
-zero_grad(); the general path leaves the last batch's gradients, as eager does.
+zero_grad(); the general path leaves the last batch's gradients, as eager does. Under
+`detect_anomaly()` or `no_grad()` every step takes the general path, which runs eagerly there:
+a NaN raises, and backward refuses, as in eager.
 """
 
 from __future__ import annotations
