@@ -98,8 +98,8 @@ def _fusion_names(fusions: bool | Iterable[str]) -> frozenset[str]:
 
 
 class _PlanStale(Exception):
-    """A parameter changed shape or dtype since the plan's buffers were made, or the
-    optimizer's settings left the plain SGD the plan does."""
+    """The model is not the one the plan was made for (a parameter changed shape or dtype, or
+    a layer holds another Tensor), or the optimizer's settings left the plain SGD it does."""
 
 
 class _OtherBatch(Exception):
