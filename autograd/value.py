@@ -172,7 +172,8 @@ class Value(ElementwiseMethods, Node):
     def __neg__(self) -> Value:
         if type(self) is Value and self.requires_grad and not _open.blocks:
             x = self._data
-            return _made1(-x, rules.neg, self)  # rules.neg's forward, written out
+            # rules.neg's forward, written out
+            return Value._from_data(-x, rules.neg, (x,), (self,))
         return rules.neg(self)
 
     def __pos__(self) -> Value:
@@ -225,7 +226,8 @@ class Value(ElementwiseMethods, Node):
         """max(self, 0)."""
         if type(self) is Value and self.requires_grad and not _open.blocks:
             x = self._data
-            return _made1(0.0 if x <= 0.0 else x, rules.relu, self)  # rules.relu's forward
+            # rules.relu's forward, written out
+            return Value._from_data(0.0 if x <= 0.0 else x, rules.relu, (x,), (self,))
         return rules.relu(self)
 
     def __abs__(self) -> Value:
@@ -278,23 +280,6 @@ def _made(data: float, op: Primitive, x: Value, y: Value) -> Value:
     out._where = None
     out._seq = next(_counter)
     return out
-
-
-def _made1(data: float, op: Primitive, x: Value) -> Value:
-    """The tracked node `op` made from x (needing a gradient): Node._fill written out."""
-    out = _new(Value)
-    out._data = data
-    out.grad = 0.0
-    out.requires_grad = True
-    out.label = ""
-    out._op = op
-    out._args = (x._data,)
-    _set_parents(out, (x,))
-    out._x = None
-    out._where = None
-    out._seq = next(_counter)
-    return out
-
 
 
 def value_sum(values: Any, start: Any = 0.0) -> Value:
