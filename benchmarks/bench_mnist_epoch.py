@@ -98,19 +98,25 @@ def epoch_numpy(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[
     return [w1, b1, w2, b2]
 
 
-def epoch_tensor(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """deltagrad's Tensor ops, written as a newcomer would write them."""
-    from autograd import Tensor
+def epoch_tensor(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+                 compiled: bool = False) -> list[np.ndarray]:
+    """deltagrad's Tensor ops, written as a newcomer would write them; with `compiled`, the
+    forward and backward of each step under autograd.compile."""
+    from autograd import Tensor, compile
 
     w1, b1, w2, b2 = ps = [Tensor(p, requires_grad=True) for p in params]
-    for k in range(0, len(x), BATCH):
-        xb, yb = x[k:k + BATCH], y[k:k + BATCH]
+
+    def grads(xb, yb):
         a1 = (xb @ w1.T + b1).sigmoid()
         a2 = (a1 @ w2.T + b2).sigmoid()
         loss = ((a2 - yb) ** 2).sum() / (2 * len(xb))
         for p in ps:
             p.grad = None
         loss.backward()
+
+    step = compile(grads, strict=True) if compiled else grads
+    for k in range(0, len(x), BATCH):
+        step(x[k:k + BATCH], y[k:k + BATCH])
         for p in ps:
             p.data -= ETA * p.grad
     return [p.data for p in ps]
@@ -184,29 +190,6 @@ def epoch_numpy_f32(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> l
     """The floor's loop in float32."""
     f32 = [p.astype(np.float32) for p in params]
     return epoch_numpy(f32, x.astype(np.float32), y.astype(np.float32))
-
-
-def epoch_tensor_compiled(params: list[np.ndarray], x: np.ndarray,
-                          y: np.ndarray) -> list[np.ndarray]:
-    """The Tensor-ops step of epoch_tensor, forward and backward under autograd.compile."""
-    from autograd import Tensor, compile
-
-    w1, b1, w2, b2 = ps = [Tensor(p, requires_grad=True) for p in params]
-
-    def grads(xb, yb):
-        a1 = (xb @ w1.T + b1).sigmoid()
-        a2 = (a1 @ w2.T + b2).sigmoid()
-        loss = ((a2 - yb) ** 2).sum() / (2 * len(xb))
-        for p in ps:
-            p.grad = None
-        loss.backward()
-
-    step = compile(grads, strict=True)
-    for k in range(0, len(x), BATCH):
-        step(x[k:k + BATCH], y[k:k + BATCH])
-        for p in ps:
-            p.data -= ETA * p.grad
-    return [p.data for p in ps]
 
 
 def epoch_nn_compiled(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
@@ -325,7 +308,7 @@ def contenders(skip_document: bool) -> list[tuple[str, Any, Any]]:
 
     rows = [("numpy hand-tuned (prealloc, fused)", epoch_numpy_tuned),
             ("deltagrad nn compiled", epoch_nn_compiled),
-            ("deltagrad Tensor ops compiled", epoch_tensor_compiled),
+            ("deltagrad Tensor ops compiled", partial(epoch_tensor, compiled=True)),
             ("deltagrad nn eager (MLP, SGD)", epoch_nn),
             ("deltagrad Tensor ops eager", epoch_tensor),
             ("nn compiled, no fusion", partial(epoch_nn_compiled, fusions=False))]
