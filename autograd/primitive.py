@@ -89,7 +89,7 @@ class Primitive:
         for a in args:
             if isinstance(a, Node):
                 return apply(self, args)
-        return silently(self.fun, *args)
+        return self.fun(*args) if self.quiet else silently(self.fun, *args)
 
     def _positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """Keyword arguments moved into place, so rules always see positional ones."""
