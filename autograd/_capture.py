@@ -72,8 +72,9 @@ class Backward:
     root: int
     seed: np.ndarray
     # (slot of a node, its op's index in the tape, needs per argument, [(arg i, parent slot,
-    # None, or the reduction that undoes broadcasting: (as array, leading axes, ones axes))])
-    steps: list[tuple[int, int, tuple[bool, ...], list[tuple[int, int, Any]]]]
+    # None, or the reduction that undoes broadcasting: (as array, leading axes, ones axes))],
+    # the dtype of the gradient the rule receives (None if it is not a numpy value))
+    steps: list[tuple[int, int, tuple[bool, ...], list[tuple[int, int, Any]], Any]]
     # (parameter slot, copy before handing out, cast to the parameter's dtype first)
     deposits: list[tuple[int, bool, bool]]
 
@@ -260,7 +261,7 @@ class Capture:
                 gp = graph.unbroadcast(np.asarray(gp), p.data.shape)
             pending[pk] = gp if pk not in pending else pending[pk] + gp
             routes.append((i, pk, fit))
-        return (k, index, needs, routes)
+        return (k, index, needs, routes, getattr(g, "dtype", None))
 
     def on_result(self, result: Any) -> None:
         self.tape.outputs = self._structure(result)

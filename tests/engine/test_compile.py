@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -459,3 +460,143 @@ def test_an_argument_with_a_graph_of_its_own_runs_eagerly():
             w.grad = None
             comp(w * 2.0)
     np.testing.assert_array_equal(w.grad, np.full(3, 8.0))
+
+
+# ---- the replay's rewrites: written-out rules, spread sums, folded seeds, dead values -------
+
+def _source(comp) -> str:
+    return next(e[1] for e in comp._entries.values() if e[0] == "ready").replay.source
+
+
+def _eager_and_compiled(make, ps_of, calls, *, dtype=np.float64):
+    """make(ps) -> fn; run eager and compiled twins over `calls` (lists of arrays), with an
+    in-place update between calls; every output and gradient must agree to the last bit."""
+    eager_ps, comp_ps = ps_of(dtype), ps_of(dtype)
+    eager, comp = make(eager_ps), compile(make(comp_ps), strict=True)
+    for args in calls:
+        want = eager(*[Tensor(a) for a in args])
+        got = _quiet(comp, *args)
+        if want is not None:
+            np.testing.assert_array_equal(got.data, want.data)
+        for pe, pc in zip(eager_ps, comp_ps):
+            np.testing.assert_array_equal(pc.grad, pe.grad)
+            assert pc.grad.dtype == pe.grad.dtype
+            pe.data -= 0.25 * pe.grad
+            pc.data -= 0.25 * pc.grad
+    assert comp.tapes == 1
+    return comp
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("returns", [True, False], ids=["returns loss", "returns nothing"])
+def test_the_document_step_replays_bit_for_bit(dtype, returns):
+    def make(ps):
+        w1, b1, w2, b2 = ps
+
+        def step(x, y):
+            a1 = (x @ w1.T + b1).sigmoid()
+            a2 = (a1 @ w2.T + b2).sigmoid()
+            loss = ((a2 - y) ** 2).sum() / (2 * len(x))
+            for p in ps:
+                p.grad = None
+            loss.backward()
+            return loss if returns else None
+
+        return step
+
+    def ps_of(dt):
+        return [Tensor(p.data, requires_grad=True, dtype=dt) for p in _params()]
+
+    calls = [(x.astype(dtype), y.astype(dtype)) for x, y in _batches(6)]
+    source = _source(_eager_and_compiled(make, ps_of, calls, dtype=dtype))
+    assert not re.search(r"\b[BF]\d+\(", source)  # every rule and op written out
+    # a loss nobody reads is not computed; its gradient needs only a - y
+    assert (".sum()" in source) == returns
+
+
+LOSSES = {
+    "sum of squares / n": lambda t: (t ** 2).sum() / 4,
+    "cube, scaled": lambda t: ((t ** 3) * 0.5).sum() * 3,
+    "sigmoid mean": lambda t: t.sigmoid().mean(),
+    "minus, negated": lambda t: (-(t - 1.5)).sum() / 7,
+    "spread meets add": lambda t: (t.sigmoid() + t).sum() / 3,
+    "spread meets array": lambda t: (t * np.arange(1.0, 7.0).reshape(2, 3)).sum() / 2,
+    "integer scale": lambda t: (t * 3).sum() / 5,
+    "sum then scale then square": lambda t: ((t.sum() * 2) ** 2),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES.values(), ids=LOSSES.keys())
+def test_losses_of_a_parameter_replay_bit_for_bit(loss):
+    def make(ps):
+        def fn():
+            ps[0].grad = None
+            out = loss(ps[0])
+            out.backward()
+            return out
+
+        return fn
+
+    def ps_of(dt):
+        return [Tensor(np.linspace(-2.0, 1.5, 6).reshape(2, 3), requires_grad=True)]
+
+    _eager_and_compiled(make, ps_of, [()] * 5)
+
+
+def test_a_spread_gradient_reaches_the_parameter_as_a_fresh_array_each_call():
+    p = Tensor(np.ones((2, 3)), requires_grad=True)
+
+    def fn():
+        p.grad = None
+        (p.sum() / 4).backward()
+
+    comp = compile(fn, strict=True)
+    held = []
+    for _ in range(5):
+        _quiet(comp)
+        held.append(p.grad)
+        p.grad[0, 0] = 99.0  # a user writing into one gradient changes no other call's
+    assert len({id(g) for g in held}) == 5
+    for g in held:
+        assert g.flags.writeable
+        np.testing.assert_array_equal(g[1], np.full(3, 0.25))
+        assert g[0, 0] == 99.0
+
+
+def test_a_replay_called_with_another_number_of_arguments_is_another_signature():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(*xs):
+        w.grad = None
+        total = w * xs[0]
+        for x in xs[1:]:
+            total = total + w * x
+        total.sum().backward()
+
+    comp = compile(fn, strict=True)
+    one, two = np.full(3, 2.0), np.full(3, 5.0)
+    for _ in range(4):
+        _quiet(comp, one)
+        np.testing.assert_array_equal(w.grad, one)
+        _quiet(comp, one, two)
+        np.testing.assert_array_equal(w.grad, one + two)
+    assert comp.tapes == 2
+
+
+def test_a_tensor_argument_whose_requires_grad_changes_is_not_replayed_for_the_old_one():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sum().backward()
+
+    comp = compile(fn, strict=True)
+    x = Tensor(np.full(3, 2.0))
+    for _ in range(4):
+        _quiet(comp, x)
+    x.requires_grad = True
+    for _ in range(4):
+        x.grad = None
+        _quiet(comp, x)
+        np.testing.assert_array_equal(x.grad, np.ones(3))
+    assert comp.tapes == 2
