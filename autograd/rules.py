@@ -303,7 +303,7 @@ def tanh(x):
 @tanh.defvjp
 def tanh_vjp(g, out, x):
     """∂tanh x = g·(1 − out²)"""
-    return (g * (1 - out * out),)
+    return (g * (1.0 - out * out),)
 
 
 @primitive
@@ -330,7 +330,7 @@ def sigmoid(x):
 @sigmoid.defvjp
 def sigmoid_vjp(g, out, x):
     """∂σ(x) = g·out·(1 − out)"""
-    return (g * out * (1 - out),)
+    return (g * out * (1.0 - out),)
 
 
 sigmoid.quiet = True  # its function keeps numpy's warnings in by itself

@@ -95,7 +95,7 @@ def test_fused_sigmoid_is_exact_and_silent_at_1000():
     # numpy's defaults ignore underflow (to the exact 0); overflow and nan would be reported
     with np.errstate(over="raise", invalid="raise", divide="raise"), warnings.catch_warnings():
         warnings.simplefilter("error")
-        compiled_module._sigmoid_fused(h)
+        compiled_module._sigmoid_fused(h, np.float64(0.5))
     from autograd.rules import sigmoid
 
     assert h[0, 0] == 0.0 and h[0, -1] == 1.0 and h[0, 4] == 0.5
@@ -103,7 +103,7 @@ def test_fused_sigmoid_is_exact_and_silent_at_1000():
 
 
 def test_a_wrong_plan_is_caught_and_the_general_path_takes_over(monkeypatch):
-    monkeypatch.setattr(compiled_module, "_sigmoid_fused", lambda h: np.tanh(h, out=h))
+    monkeypatch.setattr(compiled_module, "_sigmoid_fused", lambda h, half: np.tanh(h, out=h))
     x, y = _data(40)
     eager, opt_e, comp, _, step = _twins("sgd")
     with pytest.warns(CompileWarning, match="disagrees with eager"):
@@ -325,7 +325,7 @@ def test_a_diverging_compiled_step_is_as_quiet_as_eager():
 
 
 def test_a_disagreeing_plan_warns_at_the_callers_line(monkeypatch):
-    monkeypatch.setattr(compiled_module, "_sigmoid_fused", lambda h: np.tanh(h, out=h))
+    monkeypatch.setattr(compiled_module, "_sigmoid_fused", lambda h, half: np.tanh(h, out=h))
     x, y = _data(20)
     _, _, _, _, step = _twins("sgd")
     with pytest.warns(CompileWarning) as record:
