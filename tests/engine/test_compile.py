@@ -600,3 +600,32 @@ def test_a_tensor_argument_whose_requires_grad_changes_is_not_replayed_for_the_o
         _quiet(comp, x)
         np.testing.assert_array_equal(x.grad, np.ones(3))
     assert comp.tapes == 2
+
+
+def test_matmul_gradients_follow_the_layout_of_their_operand_as_in_eager():
+    """The replay lays a weight's gradient out like the weight (C or Fortran order, as the
+    matmul rule does), also after the weight is replaced by an array of the other order."""
+    def make(ps):
+        w, = ps
+
+        def fn(x):
+            w.grad = None
+            (x @ w.T).sigmoid().sum().backward()
+
+        return fn
+
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal((4, 6))
+    eager_w, comp_w = Tensor(start.copy(), requires_grad=True), Tensor(start.copy(),
+                                                                       requires_grad=True)
+    eager, comp = make([eager_w]), compile(make([comp_w]), strict=True)
+    for k in range(8):
+        x = rng.standard_normal((3, 6))
+        if k == 4:  # the same numbers, in Fortran order from now on
+            eager_w.data = np.asfortranarray(eager_w.data)
+            comp_w.data = np.asfortranarray(comp_w.data)
+        eager(Tensor(x))
+        _quiet(comp, x)
+        np.testing.assert_array_equal(comp_w.grad, eager_w.grad)
+        assert comp_w.grad.flags.c_contiguous == eager_w.grad.flags.c_contiguous
+        assert comp_w.grad.flags.f_contiguous == eager_w.grad.flags.f_contiguous
