@@ -10,7 +10,9 @@ arguments' kinds, shapes and dtypes, and whether they require grad) it
    again, and checks that both recordings agree and that the replay gives the same outputs
    and gradients as eager;
 4. from then on replays: one generated Python function of numpy calls, with no graph
-   nodes, no topological sort and no dicts or sets per call.
+   nodes, no topological sort and no dicts or sets per call. The hottest rules are written
+   into it as expressions (bit for bit the rule's numpy calls), a full sum's gradient stays
+   one number while elementwise rules use it, and forward values nothing reads are skipped.
 
 A new shape (the last partial batch) gets a tape of its own, after the same three calls.
 
