@@ -205,7 +205,8 @@ class Capture:
         elif id(root) not in self.slot:
             self.flag("backward from a tensor fn did not compute")
         if self.problem is None:
-            self.tape.events.append(self._plan(root))
+            # the rules run on the real numbers, as silently as the driver runs them
+            self.tape.events.append(graph.silently(self._plan, root))
 
     def _plan(self, root: Any) -> Backward:
         """Walk the graph in the driver's order once, on the real numbers, to learn each
