@@ -1,7 +1,8 @@
 """`autograd.compile(fn)`: capture a step once, replay it as straight-line numpy.
 
 `step = compile(fn)` returns a callable with fn's behaviour. For each input signature (the
-arguments' kinds, shapes and dtypes, and whether they require grad) it
+arguments' kinds, shapes and dtypes, whether they require grad, and which of them are one
+Tensor passed twice) it
 
 1. runs fn eagerly once (warm-up: optimizers and caches may allocate on a first call);
 2. runs it eagerly again while recording every primitive call, every `backward()` and every
@@ -17,7 +18,8 @@ A new shape (the last partial batch) gets a tape of its own, after the same thre
 The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 
 - Arguments are Tensors or ndarrays (fn receives ndarrays as constant Tensors, in every
-  call; a subclass such as a memmap as the plain ndarray it views). Parameters, the leaf
+  call; an ndarray subclass such as a memmap as the plain ndarray it views; a Tensor subclass
+  is a kind of its own). Parameters, the leaf
   tensors fn uses that require grad, are read by reference on every call: in-place updates
   and `p.data = ...` between calls are seen. If a parameter's shape, dtype or requires_grad
   changes, the call is captured anew.
@@ -200,7 +202,10 @@ def _signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if type(a) is np.ndarray:
             key.append((False, a.shape, a.dtype, False))
         elif isinstance(a, Tensor):
-            key.append((True, a.data.shape, a.data.dtype, bool(a.requires_grad)))
+            # its class (a subclass takes other operators), and where the same Tensor was
+            # first passed: a Tensor passed twice is one leaf to the tape
+            same = next(j for j, b in enumerate(args) if b is a)
+            key.append((type(a), a.data.shape, a.data.dtype, bool(a.requires_grad), same))
         elif isinstance(a, np.ndarray):
             return None
         else:
@@ -401,7 +406,7 @@ def _positions(spec: Any, where: dict[int, int]) -> Any:
 
 def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str]:
     """The inputs' arrays, and each parameter's, guarded against a changed parameter."""
-    names["_ndarray"], names["_Tensor"] = np.ndarray, Tensor
+    names["_ndarray"] = np.ndarray
     names["_OtherSignature"] = _OtherSignature
     lines = []
     for i, a in enumerate(args):
@@ -409,8 +414,9 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str
         names[f"S{i}"], names[f"D{i}"] = shape, dtype
         if isinstance(a, Tensor):
             flag = "not " if a.requires_grad else ""
-            lines += [f"    if not isinstance(a{i}, _Tensor) or {flag}a{i}.requires_grad:",
-                      "        raise _OtherSignature", f"    v{i} = a{i}.data"]
+            names[f"T{i}"] = type(a)
+            lines += [f"    if type(a{i}) is not T{i} or {flag}a{i}.requires_grad:",
+                      "        raise _OtherSignature", *_aliases(args, i), f"    v{i} = a{i}.data"]
         else:
             lines += [f"    if type(a{i}) is not _ndarray:", "        raise _OtherSignature",
                       f"    v{i} = a{i}"]
@@ -424,6 +430,17 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str
         lines += [f"    v{k} = P{j}.data",
                   f"    if v{k}.shape != S{k} or v{k}.dtype != D{k} or not P{j}.requires_grad:",
                   "        raise _TapeStale"]
+    return lines
+
+
+def _aliases(args: tuple[Any, ...], i: int) -> list[str]:
+    """Checks that Tensor argument i is the same object as an earlier Tensor argument exactly
+    where it was at capture (nothing to check when fewer than two arguments are Tensors)."""
+    lines = []
+    for j in range(i):
+        if isinstance(args[j], Tensor):
+            test = "is not" if args[j] is args[i] else "is"
+            lines += [f"    if a{i} {test} a{j}:", "        raise _OtherSignature"]
     return lines
 
 

@@ -77,3 +77,81 @@ def test_numpy_errors_set_to_raise_around_calls_raise_nothing_and_are_kept(loss)
         _bits(got.data, want.data)
         _bits(p.grad, q.grad)
     assert comp.tapes == 1
+
+
+# ---- the arguments: what a call passes decides which tape may run -------------------------
+
+def _two_argument_step(w, ca=0.3, cb=0.6):
+    def fn(a, b):
+        w.grad = None
+        out = (w * a * ca + w * b * cb).sum()
+        out.backward()
+        return out
+
+    return fn
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_one_tensor_passed_twice_is_not_replayed_for_two_tensors(requires_grad):
+    """A tape recorded with the same Tensor in two places knows one leaf: it must not stand in
+    for a call with two different Tensors (it would compute fn(y, y))."""
+    we, wc = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    eager, comp = _two_argument_step(we), compile(_two_argument_step(wc), strict=True)
+    x = Tensor(np.full(3, 1.0), requires_grad=requires_grad)
+    y = Tensor(np.full(3, 10.0), requires_grad=requires_grad)
+    for _ in range(4):
+        _quiet(comp, x, x)
+    for args in [(x, y), (y, x), (x, x), (x, y)]:
+        for t in (x, y):
+            t.grad = None
+        got = _quiet(comp, *args)
+        got_grads = [x.grad, y.grad, wc.grad]
+        for t in (x, y):
+            t.grad = None
+        want = eager(*args)
+        _bits(got.data, want.data)
+        for g, h in zip(got_grads, [x.grad, y.grad, we.grad]):
+            assert (g is None) == (h is None)
+            if g is not None:
+                _bits(g, h)
+
+
+def test_two_tensors_replayed_for_one_passed_twice_sum_its_gradient_as_eager():
+    """A leaf passed as two arguments gets the sum of both gradients added to its .grad once,
+    as the driver adds them: a tape of two leaves would add them one after the other."""
+    we, wc = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
+    eager, comp = _two_argument_step(we), compile(_two_argument_step(wc), strict=True)
+    x = Tensor(np.full(3, 1.0), requires_grad=True)
+    y = Tensor(np.full(3, 10.0), requires_grad=True)
+    for _ in range(4):
+        _quiet(comp, x, y)
+    z, twin = (Tensor(np.full(3, 1.0), requires_grad=True) for _ in range(2))
+    z.grad, twin.grad = np.full(3, 0.1), np.full(3, 0.1)
+    _quiet(comp, z, z)
+    eager(twin, twin)
+    _bits(z.grad, twin.grad)  # 0.1 + (0.3 + 0.6), not (0.1 + 0.3) + 0.6
+
+
+class _Marked(Tensor):
+    """A Tensor subclass: Tensor's operators take no subclass as the other operand."""
+
+
+def test_a_tensor_subclass_argument_runs_as_eager_runs_it():
+    """A tape recorded for Tensors is not replayed for a Tensor subclass: eager refuses
+    `w * marked`, and so must the compiled call."""
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sum().backward()
+
+    comp = compile(fn, strict=True)
+    for _ in range(4):
+        _quiet(comp, Tensor(np.full(3, 2.0)))
+    with pytest.raises(TypeError, match="unsupported operand"):
+        fn(_Marked(np.full(3, 2.0)))
+    with pytest.raises(TypeError, match="unsupported operand"):
+        comp(_Marked(np.full(3, 2.0)))
+    _quiet(comp, Tensor(np.full(3, 3.0)))  # and the Tensor's tape is still there
+    np.testing.assert_array_equal(w.grad, np.full(3, 3.0))
+    assert comp.tapes == 1
