@@ -302,10 +302,22 @@ def _same_recording(a: Tape, b: Tape) -> str | None:
 def _same_constant(x: Any, y: Any) -> bool:
     if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
         return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
-                and x.dtype == y.dtype and bool(np.array_equal(x, y)))
+                and x.dtype == y.dtype and _same_entries(x, y))
     if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
         return len(x) == len(y) and all(_same_constant(u, v) for u, v in zip(x, y))
-    return type(x) is type(y) and bool(x == y)
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, (float, np.floating)):
+        return _same_entries(np.asarray(x), np.asarray(y))
+    return bool(x == y)
+
+
+def _same_entries(x: np.ndarray, y: np.ndarray) -> bool:
+    """Equal arrays of one shape and dtype; floats by their bits, so that nan is itself and
+    -0.0 is not 0.0 (x * -0.0 and x * 0.0 differ in sign)."""
+    if x.dtype.kind in "fc":
+        return x.tobytes() == y.tobytes()
+    return bool(np.array_equal(x, y))
 
 
 def _replay_agrees(x: Any, y: Any) -> bool:

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from autograd import Tensor, compile
+from autograd import CompileError, Tensor, compile
 
 
 def _quiet(fn, *args):
@@ -155,3 +155,49 @@ def test_a_tensor_subclass_argument_runs_as_eager_runs_it():
     _quiet(comp, Tensor(np.full(3, 3.0)))  # and the Tensor's tape is still there
     np.testing.assert_array_equal(w.grad, np.full(3, 3.0))
     assert comp.tapes == 1
+
+
+# ---- constants: the same constant is the same bits -----------------------------------------
+
+_NAN_ROW = np.array([np.nan, 1.0, -0.0])
+CONSTANTS = {
+    "a nan number": lambda p: (p + float("nan")).sum() / 3,
+    "an array holding nan": lambda p: (p * _NAN_ROW).sum() / 3,
+    "a numpy nan": lambda p: (p - np.float64("nan")).sum(),
+    "inf and -0.0": lambda p: (p * float("inf") + -0.0).sum(),
+}
+
+
+@pytest.mark.parametrize("loss", CONSTANTS.values(), ids=CONSTANTS.keys())
+def test_a_nan_constant_is_the_same_constant_on_every_call(loss):
+    """nan != nan, but a nan constant read twice is not a value that changed between calls:
+    the step is replayed, bit for bit, not refused."""
+    p = Tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=True)
+    q = Tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=True)
+    eager, comp = _loss_step(q, loss), compile(_loss_step(p, loss), strict=True)
+    for _ in range(5):
+        want = eager()
+        _bits(_quiet(comp).data, want.data)
+        _bits(p.grad, q.grad)
+    assert comp.tapes == 1
+
+
+@pytest.mark.parametrize("first, then", [(0.0, -0.0), (-0.0, 0.0)])
+def test_a_zero_that_changes_sign_between_two_calls_is_a_changed_value(first, then):
+    """0.0 == -0.0, yet x * 0.0 and x * -0.0 differ in sign: a constant that changes from one
+    to the other between the capture and the check is a value read from outside fn."""
+    p = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    scale = [first]
+
+    def fn():
+        p.grad = None
+        out = (p * scale[0]).sum()
+        out.backward()
+        return out
+
+    comp = compile(fn, strict=True)
+    comp()
+    comp()
+    scale[0] = then
+    with pytest.raises(CompileError, match="changed between two calls"):
+        comp()
