@@ -158,6 +158,7 @@ class Capture:
     # -- events --
 
     def on_op(self, op: Any, raw: tuple[Any, ...], parents: tuple[Any, ...], out: Any) -> None:
+        self._unchecked()
         args = []
         live = False
         for a, p in zip(raw, parents):
@@ -195,7 +196,12 @@ class Capture:
         if node._op is None and node.requires_grad:
             self.tape.events.append(Reset(self._param(node)))
 
+    def _unchecked(self) -> None:
+        if _anomaly_on():
+            self.flag("fn turns on detect_anomaly(): a replay checks no op for nan or inf")
+
     def on_backward(self, root: Any, grad: Any, create_graph: bool) -> None:
+        self._unchecked()
         if create_graph:
             self.flag("backward(create_graph=True) inside fn: the gradient's own graph "
                       "cannot be replayed")

@@ -33,8 +33,9 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
   comparisons, `np.asarray(t)`, `.data` or `.grad` arithmetic, hence data-dependent `if`s),
   writes to `.data` or `.grad` inside fn (an optimizer step), ops under `no_grad` or on
   detached tensors feeding the graph, `create_graph`, `backward(grad=...)`, `retain_grad()`,
-  Values, and a recording that differs between two calls (random numbers drawn inside fn).
-  Anomaly mode and `no_grad` run fn eagerly. Such a fn runs eagerly from then on with one
+  Values, `detect_anomaly()` inside fn (a replay checks no op), and a recording that differs
+  between two calls (random numbers drawn inside fn). Anomaly mode and `no_grad` around a
+  call run that call eagerly. Such a fn runs eagerly from then on with one
   `CompileWarning`, or, with `strict=True`, raises `CompileError` saying why.
 - The capture wraps Tensor's attributes for the capturing thread while it runs; other
   threads meanwhile run eagerly as usual.

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from autograd import CompileError, Tensor, compile
+from autograd import CompileError, CompileWarning, Tensor, compile, detect_anomaly
 
 
 def _quiet(fn, *args):
@@ -201,3 +201,34 @@ def test_a_zero_that_changes_sign_between_two_calls_is_a_changed_value(first, th
     scale[0] = then
     with pytest.raises(CompileError, match="changed between two calls"):
         comp()
+
+
+# ---- modes opened inside fn ----------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["forward and backward", "backward only"])
+def test_anomaly_mode_inside_fn_is_not_replayed_without_its_checks(where):
+    """detect_anomaly() opened inside fn makes eager raise on the first inf; a replay checks
+    nothing, so such a fn runs eagerly (a CompileError under strict) and keeps raising."""
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        if where == "backward only":
+            out = (w / x).sum()
+        with detect_anomaly():
+            if where != "backward only":
+                out = (w / x).sum()
+            out.backward()
+        return out
+
+    strict = compile(fn, strict=True)
+    with pytest.raises(CompileError, match="detect_anomaly"):
+        for _ in range(3):
+            strict(np.full(3, 2.0))
+    comp = compile(fn)
+    with pytest.warns(CompileWarning, match="detect_anomaly"):
+        for _ in range(3):
+            comp(np.full(3, 2.0))
+    for _ in range(2):
+        with pytest.raises(FloatingPointError, match="finite"):
+            comp(np.zeros(3))
