@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograd import graph
-from autograd.tensor import Tensor
+from autograd.tensor import _NO_GRAD_ROOT, Tensor
 from autograd.value import Value
 
 # Code in these folders reads .data to compute; anywhere else it is an escape into Python.
@@ -202,6 +202,10 @@ class Capture:
 
     def on_backward(self, root: Any, grad: Any, create_graph: bool) -> None:
         self._unchecked()
+        k = self.slot.get(id(root))
+        if k is not None and not self.live[k]:
+            # requires_grad only because the inputs are marked while capturing: eager refuses
+            raise RuntimeError(_NO_GRAD_ROOT)
         if create_graph:
             self.flag("backward(create_graph=True) inside fn: the gradient's own graph "
                       "cannot be replayed")

@@ -232,3 +232,24 @@ def test_anomaly_mode_inside_fn_is_not_replayed_without_its_checks(where):
     for _ in range(2):
         with pytest.raises(FloatingPointError, match="finite"):
             comp(np.zeros(3))
+
+
+def test_backward_of_a_value_that_needs_no_gradient_raises_on_every_call_as_eager():
+    """The capture marks the inputs as requiring grad to record what is computed from them; a
+    backward from a value computed from the inputs alone must still raise as eager raises,
+    not be captured and replayed."""
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        out = (x * 2.0).sum()
+        out.backward()
+        return out
+
+    comp = compile(fn, strict=True)
+    for _ in range(5):
+        w.grad = np.ones(3)
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            comp(np.ones(3))
+        assert w.grad is None  # what fn did before its backward, it did
+    assert comp.tapes == 0
