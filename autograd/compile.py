@@ -19,7 +19,10 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 
 - Arguments are Tensors or ndarrays (fn receives ndarrays as constant Tensors, in every
   call; an ndarray subclass such as a memmap as the plain ndarray it views; a Tensor subclass
-  is a kind of its own). Parameters, the leaf
+  is a kind of its own). A Tensor argument is that argument wherever fn meets it: a fn that
+  also reads the same Tensor from elsewhere (a closure over a parameter passed in as well)
+  is replayed, for a later call with another Tensor, as if it had met the new one in both
+  places, so pass such a Tensor in one way only. Parameters, the leaf
   tensors fn uses that require grad, are read by reference on every call: in-place updates
   and `p.data = ...` between calls are seen. If a parameter's shape, dtype or requires_grad
   changes, the call is captured anew.

@@ -253,3 +253,78 @@ def test_backward_of_a_value_that_needs_no_gradient_raises_on_every_call_as_eage
             comp(np.ones(3))
         assert w.grad is None  # what fn did before its backward, it did
     assert comp.tapes == 0
+
+
+# ---- guards on the replay's own checks and error state ---------------------------------------
+
+def test_arguments_changing_kind_between_calls_replay_as_eager_each_time(tmp_path):
+    """The last-used replay checks the arguments itself: ndarray, Tensor, requires_grad, memmap,
+    byte order, shape and count, in turn and back, each call as eager computes it, and no
+    internal exception escapes."""
+    we, wc = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True), Tensor(
+        np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+    def step(w):
+        def fn(*xs):
+            w.grad = None
+            out = sum(((w * x).sum() / 3 for x in xs), start=w.sum() * 0.0)
+            out.backward()
+            return out
+        return fn
+
+    eager, comp = step(we), compile(step(wc))
+    base = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    mapped = np.memmap(tmp_path / "x.bin", dtype=np.float64, mode="w+", shape=(2, 3))
+    mapped[:] = base
+    kinds = [lambda: (base,), lambda: (Tensor(base),), lambda: (mapped,),
+             lambda: (base.astype(">f8"),), lambda: (Tensor(base, requires_grad=True),),
+             lambda: (base, base), lambda: (base[:1],), lambda: (base.astype(np.float32),)]
+    for kind in kinds + kinds[::-1] + kinds:
+        for _ in range(4):
+            args = kind()
+            got = _quiet(comp, *args)
+            got_grad = wc.grad
+            want = eager(*[a if isinstance(a, Tensor) else Tensor._from_data(
+                a.view(np.ndarray)) for a in args])
+            _bits(got.data, want.data)
+            _bits(got_grad, we.grad)
+    assert comp.tapes == 7  # a memmap is the ndarray it views
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["returns", "raises"])
+def test_the_replay_puts_back_the_callers_numpy_error_state(fail):
+    """The replay sets numpy's error state itself: the caller's state is back after the call,
+    whether the replay returns or raises."""
+    from autograd import primitive
+
+    @primitive
+    def guarded(x):
+        if np.any(x > 100.0):
+            raise ValueError("entries above 100")
+        return x * 1.0
+
+    @guarded.defvjp
+    def guarded_vjp(g, out, x):
+        return (g,)
+
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        out = (guarded(w * x) / 0.0).sum()
+        out.backward()
+        return out
+
+    comp = compile(fn, strict=True)
+    for _ in range(4):
+        comp(np.ones(3))
+    assert comp.tapes == 1
+    for state in ("raise", "warn", "ignore"):
+        with np.errstate(all=state):
+            before = np.geterr()
+            if fail:
+                with pytest.raises(ValueError, match="above 100"):
+                    comp(np.full(3, 1000.0))
+            else:
+                assert float(comp(np.ones(3)).data) == np.inf
+            assert np.geterr() == before
