@@ -19,13 +19,13 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 
 - Arguments are Tensors or ndarrays (fn receives ndarrays as constant Tensors, in every
   call; an ndarray subclass such as a memmap as the plain ndarray it views; a Tensor subclass
-  is a kind of its own). A Tensor argument is that argument wherever fn meets it: a fn that
-  also reads the same Tensor from elsewhere (a closure over a parameter passed in as well)
-  is replayed, for a later call with another Tensor, as if it had met the new one in both
-  places, so pass such a Tensor in one way only. Parameters, the leaf
-  tensors fn uses that require grad, are read by reference on every call: in-place updates
-  and `p.data = ...` between calls are seen. If a parameter's shape, dtype or requires_grad
-  changes, the call is captured anew.
+  is a kind of its own). A replay first takes only the very Tensor arguments it was
+  recorded with: fn may also read one of them from elsewhere (a parameter passed in as well),
+  so the first call with other Tensors runs the replay and fn side by side again, as in step
+  3; if fn did reach the recorded Tensor another way, that signature runs eagerly.
+  Parameters, the leaf tensors fn uses that require grad, are read by reference on every
+  call: in-place updates and `p.data = ...` between calls are seen. If a parameter's shape,
+  dtype or requires_grad changes, the call is captured anew.
 - Python values fn reads from elsewhere (globals, closure variables, tensors that do not
   require grad) are frozen at capture; arrays among them are held by reference.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
@@ -127,7 +127,10 @@ class Compiled:
                 values = tape.replay(*args)
                 self._hot = tape.replay
                 return _results(tape, values)
-            except (_TapeStale, _OtherSignature):
+            except _OtherSignature:  # other Tensors than those recorded: checked once
+                entry[0] = "verify"
+                return self._verify(entry, args)
+            except _TapeStale:
                 entry[0] = "capture"
                 return self._capture_into(entry, args)
         if state == "capture":
@@ -154,22 +157,30 @@ class Compiled:
             entry[0] = "eager"
             self._give_up(cap.problem)
             return result
+        tape = cap.tape
+        # A Tensor argument may also be one fn reads from elsewhere (a parameter passed in):
+        # the replay first takes only the Tensors recorded, and the one for any Tensors is
+        # trusted once a call with others has been checked against eager.
+        tape.pins = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         try:
-            cap.tape.replay = _generate(cap.tape, args)
+            tape.replay = _generate(tape, args, pinned=True)
+            tape.loose = _generate(tape, args) if tape.pins else tape.replay
         except Uncapturable as e:
             entry[0] = "eager"
             self._give_up(str(e))
             return result
-        entry[:] = ["verify", cap.tape]
+        entry[:] = ["verify", tape]
         return result
 
     def _verify(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
         """Replay and eager side by side: the recordings, outputs and gradients must agree."""
         tape = entry[1]
+        loose = any(args[i] is not a for i, a in tape.pins)  # other Tensors than recorded
+        replay = tape.loose if loose else tape.replay
         targets = _grad_targets(tape, args)
         before = [p.grad for p in targets]
         try:
-            replayed = tape.replay(*args)
+            replayed = replay(*args)
             why = None
         except Exception as e:  # a replay that cannot run is a replay that cannot be trusted
             replayed, why = None, f"the replay failed ({type(e).__name__}: {e})"
@@ -184,6 +195,8 @@ class Compiled:
             entry[:] = ["eager", None]
             self._give_up(why)
             return result
+        if loose:
+            tape.replay, tape.pins = replay, []
         entry[0] = "ready"
         return result
 
@@ -342,12 +355,14 @@ def _output_slots(spec: Any) -> list[int]:
 
 # ---- the replay: one generated function ----------------------------------------------------
 
-def _generate(tape: Tape, args: tuple[Any, ...]) -> Callable[..., tuple[Any, ...]]:
+def _generate(tape: Tape, args: tuple[Any, ...], *,
+              pinned: bool = False) -> Callable[..., tuple[Any, ...]]:
     """Python source for the tape, straight-line, compiled once with exec. The replay returns
-    the arrays of fn's result, in the order of `_output_slots`."""
+    the arrays of fn's result, in the order of `_output_slots`. A `pinned` replay takes only
+    the very Tensor arguments recorded."""
     names: dict[str, Any] = {"_asarray": np.asarray, "_add_reduce": np.add.reduce,
                              "_TapeStale": _TapeStale}
-    lines: list[Any] = _reads(tape, args, names)
+    lines: list[Any] = _reads(tape, args, names, pinned)
     reset: set[int] = set()  # slots whose .grad is None at this point of the call
     for b, event in enumerate(tape.events):
         if isinstance(event, int):
@@ -420,7 +435,8 @@ def _positions(spec: Any, where: dict[int, int]) -> Any:
     return (spec[0], tuple(_positions(s, where) for s in spec[1]))
 
 
-def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str]:
+def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any],
+           pinned: bool) -> list[str]:
     """The inputs' arrays, and each parameter's, guarded against a changed parameter."""
     names["_ndarray"] = np.ndarray
     names["_OtherSignature"] = _OtherSignature
@@ -429,10 +445,7 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str
         shape, dtype = tape.meta[i]
         names[f"S{i}"], names[f"D{i}"] = shape, dtype
         if isinstance(a, Tensor):
-            flag = "not " if a.requires_grad else ""
-            names[f"T{i}"] = type(a)
-            lines += [f"    if type(a{i}) is not T{i} or {flag}a{i}.requires_grad:",
-                      "        raise _OtherSignature", *_aliases(args, i), f"    v{i} = a{i}.data"]
+            lines += [*_tensor_check(args, i, names, pinned), f"    v{i} = a{i}.data"]
         else:
             lines += [f"    if type(a{i}) is not _ndarray:", "        raise _OtherSignature",
                       f"    v{i} = a{i}"]
@@ -447,6 +460,21 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str
                   f"    if v{k}.shape != S{k} or v{k}.dtype != D{k} or not P{j}.requires_grad:",
                   "        raise _TapeStale"]
     return lines
+
+
+def _tensor_check(args: tuple[Any, ...], i: int, names: dict[str, Any],
+                  pinned: bool) -> list[str]:
+    """Tensor argument i is of the recorded kind: pinned, the very Tensor recorded (which
+    settles its class and which arguments it is); else of its class and passed where it was."""
+    a = args[i]
+    flag = "not " if a.requires_grad else ""
+    if pinned:
+        names[f"X{i}"] = a
+        return [f"    if a{i} is not X{i} or {flag}a{i}.requires_grad:",
+                "        raise _OtherSignature"]
+    names[f"T{i}"] = type(a)
+    return [f"    if type(a{i}) is not T{i} or {flag}a{i}.requires_grad:",
+            "        raise _OtherSignature", *_aliases(args, i)]
 
 
 def _aliases(args: tuple[Any, ...], i: int) -> list[str]:

@@ -328,3 +328,70 @@ def test_the_replay_puts_back_the_callers_numpy_error_state(fail):
             else:
                 assert float(comp(np.ones(3)).data) == np.inf
             assert np.geterr() == before
+
+
+# ---- a Tensor both passed in and read from elsewhere -----------------------------------------
+
+def _closure_and_argument_step(w):
+    def fn(a):
+        w.grad = None
+        out = (w * a * 0.3).sum() + (a * 0.6).sum()
+        out.backward()
+        return out
+
+    return fn
+
+
+def _against_eager(calls):
+    """calls(w) -> the argument of each call; the compiled and the eager twin must agree on
+    every call, or the compiled one runs eagerly with a CompileWarning."""
+    we, wc = (Tensor(np.full(3, 2.0), requires_grad=True) for _ in range(2))
+    eager, comp = _closure_and_argument_step(we), compile(_closure_and_argument_step(wc))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=CompileWarning)
+        for ae, ac in zip(calls(we), calls(wc)):
+            for t in {id(ae): ae, id(ac): ac}.values():
+                t.grad = None
+            got = comp(ac)
+            got_grads = [wc.grad, ac.grad]
+            want = eager(ae)
+            _bits(got.data, want.data)
+            for g, h in zip(got_grads, [we.grad, ae.grad]):
+                _bits(g, h)
+
+
+def test_a_parameter_passed_in_then_another_tensor_is_not_replayed_as_the_parameter():
+    """Recorded with w passed in, fn meets w both as its argument and in its closure; a later
+    call with another Tensor must not replay both uses with the new one."""
+    def calls(w):
+        other = Tensor(np.full(3, 5.0), requires_grad=True)
+        return [w] * 4 + [other, w, other, other, w]
+
+    _against_eager(calls)
+
+
+def test_another_tensor_then_the_parameter_passed_in_sums_its_gradient_as_eager():
+    """Recorded with another Tensor, then called with the closure's own parameter: one leaf
+    then gets both gradients, summed once as the driver sums them."""
+    def calls(w):
+        other = Tensor(np.full(3, 5.0), requires_grad=True)
+        return [other] * 4 + [w, other, w, w]
+
+    _against_eager(calls)
+
+
+def test_fresh_tensors_each_call_are_still_replayed():
+    """Tensors made anew for every call (a batch wrapped each time) are replayed once a call
+    with another Tensor than the recorded one has been checked against eager."""
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sum().backward()
+
+    comp = compile(fn, strict=True)
+    for k in range(6):
+        _quiet(comp, Tensor(np.full(3, float(k))))
+        np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
+    assert comp.tapes == 1
+    assert "is not X" not in next(e[1] for e in comp._entries.values()).replay.source
