@@ -98,6 +98,8 @@ class Tape:
     ops: list[Op] = field(default_factory=list)
     meta: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)
     outputs: Any = None
+    # leaf tensors fn computed with that required no grad: constants while they require none
+    frozen: list[Tensor] = field(default_factory=list)
 
     def param_signature(self) -> tuple[Any, ...]:
         """What the tape assumes of its parameters: shape, dtype, still requiring grad."""
@@ -276,6 +278,17 @@ class Capture:
 
     def on_result(self, result: Any) -> None:
         self.tape.outputs = self._structure(result)
+        self.tape.frozen = self._frozen()
+
+    def _frozen(self) -> list[Tensor]:
+        """The leaf tensors requiring no grad that recorded ops took as constants (apply keeps
+        them in `_consts` for the version check), each once; inputs are not among them."""
+        found: dict[int, Tensor] = {}
+        for node in self.keep:
+            for c in getattr(node, "_consts", None) or ():
+                if isinstance(c, Tensor) and c._op is None and id(c) not in self.slot:
+                    found[id(c)] = c
+        return list(found.values())
 
     def _structure(self, r: Any) -> Any:
         if r is None:

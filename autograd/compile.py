@@ -459,6 +459,9 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any],
         lines += [f"    v{k} = P{j}.data",
                   f"    if v{k}.shape != S{k} or v{k}.dtype != D{k} or not P{j}.requires_grad:",
                   "        raise _TapeStale"]
+    for j, t in enumerate(tape.frozen):  # a constant of the tape that has become a parameter
+        names[f"Q{j}"] = t
+        lines += [f"    if Q{j}.requires_grad:", "        raise _TapeStale"]
     return lines
 
 

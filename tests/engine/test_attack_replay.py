@@ -395,3 +395,37 @@ def test_fresh_tensors_each_call_are_still_replayed():
         np.testing.assert_array_equal(w.grad, np.full(3, float(k)))
     assert comp.tapes == 1
     assert "is not X" not in next(e[1] for e in comp._entries.values()).replay.source
+
+
+# ---- a constant tensor that comes to require grad --------------------------------------------
+
+@pytest.mark.parametrize("start", ["frozen from the start", "frozen after some calls"])
+def test_a_tensor_that_comes_to_require_grad_is_no_longer_a_constant(start):
+    """fn's tensors that require no grad are constants of the tape; unfreezing one (fine-tuning
+    a layer) must give it its gradient on the next call, as eager does, not replay the tape
+    that has none for it."""
+    def make():
+        w = Tensor(np.arange(3.0), requires_grad=start != "frozen from the start")
+        v = Tensor(np.ones(3), requires_grad=True)
+
+        def fn(x):
+            w.grad = None
+            v.grad = None
+            out = (w * x + v * x).sum() / 2
+            out.backward()
+            return out
+
+        return w, v, fn
+
+    (we, ve, eager), (wc, vc, fn) = make(), make()
+    comp = compile(fn, strict=True)
+    x = np.linspace(0.5, 1.5, 3)
+    phases = ([False, True] if start == "frozen from the start" else [True, False, True])
+    for flag in phases:
+        we.requires_grad = wc.requires_grad = flag
+        for _ in range(4):
+            _bits(_quiet(comp, x).data, eager(Tensor._from_data(x)).data)
+            assert (wc.grad is None) == (we.grad is None) == (not flag)
+            if flag:
+                _bits(wc.grad, we.grad)
+            _bits(vc.grad, ve.grad)
