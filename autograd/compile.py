@@ -27,7 +27,8 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
   call: in-place updates and `p.data = ...` between calls are seen. If a parameter's shape,
   dtype or requires_grad changes, the call is captured anew.
 - Python values fn reads from elsewhere (globals, closure variables, tensors that do not
-  require grad) are frozen at capture; arrays among them are held by reference.
+  require grad) are frozen at capture; arrays among them are held by reference. Such a
+  tensor that comes to require grad (a layer unfrozen) is a parameter: captured anew.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
   (`p.grad = None`, `optimizer.zero_grad()`); calls leave the same `.grad` values as eager.
 - A replayed call returns fn's result as constant Tensors (no graph): fn's own backward
