@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograd import graph
-from autograd.tensor import Tensor
+from autograd.tensor import _NO_GRAD_ROOT, Tensor
 from autograd.value import Value
 
 # Code in these folders reads .data to compute; anywhere else it is an escape into Python.
@@ -98,6 +98,8 @@ class Tape:
     ops: list[Op] = field(default_factory=list)
     meta: list[tuple[tuple[int, ...], Any]] = field(default_factory=list)
     outputs: Any = None
+    # leaf tensors fn computed with that required no grad: constants while they require none
+    frozen: list[Tensor] = field(default_factory=list)
 
     def param_signature(self) -> tuple[Any, ...]:
         """What the tape assumes of its parameters: shape, dtype, still requiring grad."""
@@ -158,6 +160,7 @@ class Capture:
     # -- events --
 
     def on_op(self, op: Any, raw: tuple[Any, ...], parents: tuple[Any, ...], out: Any) -> None:
+        self._unchecked()
         args = []
         live = False
         for a, p in zip(raw, parents):
@@ -195,7 +198,16 @@ class Capture:
         if node._op is None and node.requires_grad:
             self.tape.events.append(Reset(self._param(node)))
 
+    def _unchecked(self) -> None:
+        if _anomaly_on():
+            self.flag("fn turns on detect_anomaly(): a replay checks no op for nan or inf")
+
     def on_backward(self, root: Any, grad: Any, create_graph: bool) -> None:
+        self._unchecked()
+        k = self.slot.get(id(root))
+        if k is not None and not self.live[k]:
+            # requires_grad only because the inputs are marked while capturing: eager refuses
+            raise RuntimeError(_NO_GRAD_ROOT)
         if create_graph:
             self.flag("backward(create_graph=True) inside fn: the gradient's own graph "
                       "cannot be replayed")
@@ -205,7 +217,8 @@ class Capture:
         elif id(root) not in self.slot:
             self.flag("backward from a tensor fn did not compute")
         if self.problem is None:
-            self.tape.events.append(self._plan(root))
+            # the rules run on the real numbers, as silently as the driver runs them
+            self.tape.events.append(graph.silently(self._plan, root))
 
     def _plan(self, root: Any) -> Backward:
         """Walk the graph in the driver's order once, on the real numbers, to learn each
@@ -265,6 +278,17 @@ class Capture:
 
     def on_result(self, result: Any) -> None:
         self.tape.outputs = self._structure(result)
+        self.tape.frozen = self._frozen()
+
+    def _frozen(self) -> list[Tensor]:
+        """The leaf tensors requiring no grad that recorded ops took as constants (apply keeps
+        them in `_consts` for the version check), each once; inputs are not among them."""
+        found: dict[int, Tensor] = {}
+        for node in self.keep:
+            for c in getattr(node, "_consts", None) or ():
+                if isinstance(c, Tensor) and c._op is None and id(c) not in self.slot:
+                    found[id(c)] = c
+        return list(found.values())
 
     def _structure(self, r: Any) -> Any:
         if r is None:

@@ -1,7 +1,8 @@
 """`autograd.compile(fn)`: capture a step once, replay it as straight-line numpy.
 
 `step = compile(fn)` returns a callable with fn's behaviour. For each input signature (the
-arguments' kinds, shapes and dtypes, and whether they require grad) it
+arguments' kinds, shapes and dtypes, whether they require grad, and which of them are one
+Tensor passed twice) it
 
 1. runs fn eagerly once (warm-up: optimizers and caches may allocate on a first call);
 2. runs it eagerly again while recording every primitive call, every `backward()` and every
@@ -19,12 +20,17 @@ A new shape (the last partial batch) gets a tape of its own, after the same thre
 The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 
 - Arguments are Tensors or ndarrays (fn receives ndarrays as constant Tensors, in every
-  call; a subclass such as a memmap as the plain ndarray it views). Parameters, the leaf
-  tensors fn uses that require grad, are read by reference on every call: in-place updates
-  and `p.data = ...` between calls are seen. If a parameter's shape, dtype or requires_grad
-  changes, the call is captured anew.
+  call; an ndarray subclass such as a memmap as the plain ndarray it views; a Tensor subclass
+  is a kind of its own). A replay first takes only the very Tensor arguments it was
+  recorded with: fn may also read one of them from elsewhere (a parameter passed in as well),
+  so the first call with other Tensors runs the replay and fn side by side again, as in step
+  3; if fn did reach the recorded Tensor another way, that signature runs eagerly.
+  Parameters, the leaf tensors fn uses that require grad, are read by reference on every
+  call: in-place updates and `p.data = ...` between calls are seen. If a parameter's shape,
+  dtype or requires_grad changes, the call is captured anew.
 - Python values fn reads from elsewhere (globals, closure variables, tensors that do not
-  require grad) are frozen at capture; arrays among them are held by reference.
+  require grad) are frozen at capture; arrays among them are held by reference. Such a
+  tensor that comes to require grad (a layer unfrozen) is a parameter: captured anew.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
   (`p.grad = None`, `optimizer.zero_grad()`); calls leave the same `.grad` values as eager.
 - A replayed call returns fn's result as constant Tensors (no graph): fn's own backward
@@ -33,8 +39,9 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
   comparisons, `np.asarray(t)`, `.data` or `.grad` arithmetic, hence data-dependent `if`s),
   writes to `.data` or `.grad` inside fn (an optimizer step), ops under `no_grad` or on
   detached tensors feeding the graph, `create_graph`, `backward(grad=...)`, `retain_grad()`,
-  Values, and a recording that differs between two calls (random numbers drawn inside fn).
-  Anomaly mode and `no_grad` run fn eagerly. Such a fn runs eagerly from then on with one
+  Values, `detect_anomaly()` inside fn (a replay checks no op), and a recording that differs
+  between two calls (random numbers drawn inside fn). Anomaly mode and `no_grad` around a
+  call run that call eagerly. Such a fn runs eagerly from then on with one
   `CompileWarning`, or, with `strict=True`, raises `CompileError` saying why.
 - The capture wraps Tensor's attributes for the capturing thread while it runs; other
   threads meanwhile run eagerly as usual.
@@ -123,7 +130,10 @@ class Compiled:
                 values = tape.replay(*args)
                 self._hot = tape.replay
                 return _results(tape, values)
-            except (_TapeStale, _OtherSignature):
+            except _OtherSignature:  # other Tensors than those recorded: checked once
+                entry[0] = "verify"
+                return self._verify(entry, args)
+            except _TapeStale:
                 entry[0] = "capture"
                 return self._capture_into(entry, args)
         if state == "capture":
@@ -150,22 +160,30 @@ class Compiled:
             entry[0] = "eager"
             self._give_up(cap.problem)
             return result
+        tape = cap.tape
+        # A Tensor argument may also be one fn reads from elsewhere (a parameter passed in):
+        # the replay first takes only the Tensors recorded, and the one for any Tensors is
+        # trusted once a call with others has been checked against eager.
+        tape.pins = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
         try:
-            cap.tape.replay = _generate(cap.tape, args)
+            tape.replay = _generate(tape, args, pinned=True)
+            tape.loose = _generate(tape, args) if tape.pins else tape.replay
         except Uncapturable as e:
             entry[0] = "eager"
             self._give_up(str(e))
             return result
-        entry[:] = ["verify", cap.tape]
+        entry[:] = ["verify", tape]
         return result
 
     def _verify(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
         """Replay and eager side by side: the recordings, outputs and gradients must agree."""
         tape = entry[1]
+        loose = any(args[i] is not a for i, a in tape.pins)  # other Tensors than recorded
+        replay = tape.loose if loose else tape.replay
         targets = _grad_targets(tape, args)
         before = [p.grad for p in targets]
         try:
-            replayed = tape.replay(*args)
+            replayed = replay(*args)
             why = None
         except Exception as e:  # a replay that cannot run is a replay that cannot be trusted
             replayed, why = None, f"the replay failed ({type(e).__name__}: {e})"
@@ -180,6 +198,8 @@ class Compiled:
             entry[:] = ["eager", None]
             self._give_up(why)
             return result
+        if loose:
+            tape.replay, tape.pins = replay, []
         entry[0] = "ready"
         return result
 
@@ -202,7 +222,10 @@ def _signature(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if type(a) is np.ndarray:
             key.append((False, a.shape, a.dtype, False))
         elif isinstance(a, Tensor):
-            key.append((True, a.data.shape, a.data.dtype, bool(a.requires_grad)))
+            # its class (a subclass takes other operators), and where the same Tensor was
+            # first passed: a Tensor passed twice is one leaf to the tape
+            same = next(j for j, b in enumerate(args) if b is a)
+            key.append((type(a), a.data.shape, a.data.dtype, bool(a.requires_grad), same))
         elif isinstance(a, np.ndarray):
             return None
         else:
@@ -299,10 +322,22 @@ def _same_recording(a: Tape, b: Tape) -> str | None:
 def _same_constant(x: Any, y: Any) -> bool:
     if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
         return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape == y.shape
-                and x.dtype == y.dtype and bool(np.array_equal(x, y)))
+                and x.dtype == y.dtype and _same_entries(x, y))
     if isinstance(x, (tuple, list)) and isinstance(y, (tuple, list)):
         return len(x) == len(y) and all(_same_constant(u, v) for u, v in zip(x, y))
-    return type(x) is type(y) and bool(x == y)
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, (float, np.floating)):
+        return _same_entries(np.asarray(x), np.asarray(y))
+    return bool(x == y)
+
+
+def _same_entries(x: np.ndarray, y: np.ndarray) -> bool:
+    """Equal arrays of one shape and dtype; floats by their bits, so that nan is itself and
+    -0.0 is not 0.0 (x * -0.0 and x * 0.0 differ in sign)."""
+    if x.dtype.kind in "fc":
+        return x.tobytes() == y.tobytes()
+    return bool(np.array_equal(x, y))
 
 
 def _replay_agrees(x: Any, y: Any) -> bool:
@@ -323,12 +358,14 @@ def _output_slots(spec: Any) -> list[int]:
 
 # ---- the replay: one generated function ----------------------------------------------------
 
-def _generate(tape: Tape, args: tuple[Any, ...]) -> Callable[..., tuple[Any, ...]]:
+def _generate(tape: Tape, args: tuple[Any, ...], *,
+              pinned: bool = False) -> Callable[..., tuple[Any, ...]]:
     """Python source for the tape, straight-line, compiled once with exec. The replay returns
-    the arrays of fn's result, in the order of `_output_slots`."""
+    the arrays of fn's result, in the order of `_output_slots`. A `pinned` replay takes only
+    the very Tensor arguments recorded."""
     names: dict[str, Any] = {"_asarray": np.asarray, "_add_reduce": np.add.reduce,
                              "_TapeStale": _TapeStale}
-    lines: list[Any] = _reads(tape, args, names)
+    lines: list[Any] = _reads(tape, args, names, pinned)
     reset: set[int] = set()  # slots whose .grad is None at this point of the call
     for b, event in enumerate(tape.events):
         if isinstance(event, int):
@@ -401,18 +438,17 @@ def _positions(spec: Any, where: dict[int, int]) -> Any:
     return (spec[0], tuple(_positions(s, where) for s in spec[1]))
 
 
-def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str]:
+def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any],
+           pinned: bool) -> list[str]:
     """The inputs' arrays, and each parameter's, guarded against a changed parameter."""
-    names["_ndarray"], names["_Tensor"] = np.ndarray, Tensor
+    names["_ndarray"] = np.ndarray
     names["_OtherSignature"] = _OtherSignature
     lines = []
     for i, a in enumerate(args):
         shape, dtype = tape.meta[i]
         names[f"S{i}"], names[f"D{i}"] = shape, dtype
         if isinstance(a, Tensor):
-            flag = "not " if a.requires_grad else ""
-            lines += [f"    if not isinstance(a{i}, _Tensor) or {flag}a{i}.requires_grad:",
-                      "        raise _OtherSignature", f"    v{i} = a{i}.data"]
+            lines += [*_tensor_check(args, i, names, pinned), f"    v{i} = a{i}.data"]
         else:
             lines += [f"    if type(a{i}) is not _ndarray:", "        raise _OtherSignature",
                       f"    v{i} = a{i}"]
@@ -426,6 +462,35 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any]) -> list[str
         lines += [f"    v{k} = P{j}.data",
                   f"    if v{k}.shape != S{k} or v{k}.dtype != D{k} or not P{j}.requires_grad:",
                   "        raise _TapeStale"]
+    for j, t in enumerate(tape.frozen):  # a constant of the tape that has become a parameter
+        names[f"Q{j}"] = t
+        lines += [f"    if Q{j}.requires_grad:", "        raise _TapeStale"]
+    return lines
+
+
+def _tensor_check(args: tuple[Any, ...], i: int, names: dict[str, Any],
+                  pinned: bool) -> list[str]:
+    """Tensor argument i is of the recorded kind: pinned, the very Tensor recorded (which
+    settles its class and which arguments it is); else of its class and passed where it was."""
+    a = args[i]
+    flag = "not " if a.requires_grad else ""
+    if pinned:
+        names[f"X{i}"] = a
+        return [f"    if a{i} is not X{i} or {flag}a{i}.requires_grad:",
+                "        raise _OtherSignature"]
+    names[f"T{i}"] = type(a)
+    return [f"    if type(a{i}) is not T{i} or {flag}a{i}.requires_grad:",
+            "        raise _OtherSignature", *_aliases(args, i)]
+
+
+def _aliases(args: tuple[Any, ...], i: int) -> list[str]:
+    """Checks that Tensor argument i is the same object as an earlier Tensor argument exactly
+    where it was at capture (nothing to check when fewer than two arguments are Tensors)."""
+    lines = []
+    for j in range(i):
+        if isinstance(args[j], Tensor):
+            test = "is not" if args[j] is args[i] else "is"
+            lines += [f"    if a{i} {test} a{j}:", "        raise _OtherSignature"]
     return lines
 
 

@@ -66,6 +66,10 @@ def _float_dtype(dtype: Any) -> None:
                         f"{dtype!r}")
 
 
+_NO_GRAD_ROOT = ("backward on a tensor that does not require grad: no input of the computation "
+                "had requires_grad=True")
+
+
 def _operand(x: Any, op: str) -> Any:
     """Another operand of an arithmetic op: a Tensor, or raw numeric data used as a constant."""
     kind = type(x)
@@ -452,8 +456,7 @@ class Tensor(ElementwiseMethods, Node):
         their own (for gradient penalties and Hessian-vector products).
         """
         if not self.requires_grad:
-            raise RuntimeError("backward on a tensor that does not require grad: no input "
-                               "of the computation had requires_grad=True")
+            raise RuntimeError(_NO_GRAD_ROOT)
         seed = self._seed(grad)
         if create_graph:
             seed = seed if isinstance(seed, Tensor) else Tensor._from_data(seed)
