@@ -777,12 +777,12 @@ def _inline_vjp(tape: Tape, op: Op, g: str | _Spread, out: str, needs: tuple[boo
     if p is rules.matmul and not spread and _is_array(tape, a[0]) and _is_array(tape, a[1]) and (
             len(shape) == len(_slot_shape(tape, a[1])) == 2):
         x, y = _arg(a[0], names), _arg(a[1], names)
-        return [_like(f"{g} @ {y}.T", f"({y} @ {g}.T).T", x) if needs[0] else None,
-                _like(f"{x}.T @ {g}", f"({g}.T @ {x}).T", y) if needs[1] else None]
+        return [_laid_out_like(f"{g} @ {y}.T", f"({y} @ {g}.T).T", x) if needs[0] else None,
+                _laid_out_like(f"{x}.T @ {g}", f"({g}.T @ {x}).T", y) if needs[1] else None]
     return None
 
 
-def _like(plain: str, transposed: str, like: str) -> str:
+def _laid_out_like(plain: str, transposed: str, like: str) -> str:
     """rules._matmul_like written out for 2-d operands: the product laid out in memory like
     `like` (a transposed matrix gets the transposed product of the transposes)."""
     return (f"({transposed} if {like}.flags.f_contiguous and not {like}.flags.c_contiguous "
