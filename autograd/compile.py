@@ -642,6 +642,10 @@ def _reduced_expr(expr: str, fit: Any) -> str:
 
 _BINARY = {rules.add: "+", rules.sub: "-", rules.mul: "*", rules.div: "/", rules.matmul: "@"}
 _FULL_SUM = (("c", None), ("c", False))  # sum_'s axis and keepdims for a sum of everything
+# The rules written out below, as the table has them: a rule given anew with defvjp is called.
+_WRITTEN_OUT = {p: p.vjp for p in (rules.add, rules.sub, rules.mul, rules.div, rules.neg,
+                                   rules.matmul, rules.transpose, rules.sum_, rules.power,
+                                   rules.sigmoid)}
 
 
 class _Spread:
@@ -733,6 +737,8 @@ def _inline_vjp(tape: Tape, op: Op, g: str | _Spread, out: str, needs: tuple[boo
     """The gradients op's rule returns, one per argument (an expression, a _Spread, or None
     where not needed), or None where the rule itself must run."""
     p, a = op.op, op.args
+    if _WRITTEN_OUT.get(p) is not p.vjp or p.vjp is None:
+        return None
     spread = isinstance(g, _Spread)
     if p is rules.add:
         return [g, g]

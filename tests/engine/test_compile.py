@@ -629,3 +629,25 @@ def test_matmul_gradients_follow_the_layout_of_their_operand_as_in_eager():
         np.testing.assert_array_equal(comp_w.grad, eager_w.grad)
         assert comp_w.grad.flags.c_contiguous == eager_w.grad.flags.c_contiguous
         assert comp_w.grad.flags.f_contiguous == eager_w.grad.flags.f_contiguous
+
+
+def test_a_rule_given_anew_is_the_one_the_replay_runs(monkeypatch):
+    """The replay writes the built-in sigmoid rule out; a rule set with defvjp replaces it in
+    the replay as in eager (here one that doubles the true gradient)."""
+    from autograd import rules
+
+    monkeypatch.setattr(rules.sigmoid, "vjp", rules.sigmoid.vjp)  # put back after the test
+    rules.sigmoid.defvjp(lambda g, out, x: (2.0 * g * out * (1.0 - out),))
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    def fn(x):
+        w.grad = None
+        (w * x).sigmoid().sum().backward()
+
+    comp = compile(fn, strict=True)
+    x = np.array([1.0, 2.0, 3.0])
+    s = 1 / (1 + np.exp(-(w.data * x)))
+    for _ in range(5):
+        _quiet(comp, x)
+        np.testing.assert_allclose(w.grad, 2.0 * s * (1 - s) * x, rtol=1e-15)
+    assert comp.tapes == 1
