@@ -46,6 +46,7 @@ def _m(name: str, path: str, old: str, new: str, *tests: str) -> Mutant:
 
 
 G, T, R = "autograd/graph.py", "autograd/tensor.py", "autograd/rules.py"
+C = "autograd/compile.py"
 HAND = [
     _m("driver: a second path's gradient overwrites the first", G,
        "pending[p] = pending[p] + gp if p in pending else gp", "pending[p] = gp",
@@ -147,6 +148,30 @@ HAND = [
     _m("compile: a gradient added into .grad replaces it", "autograd/compile.py",
        '.grad = {first} if prev is None else prev + g"', '.grad = {first}"',
        "engine/test_compile.py"),
+    _m("compile: the written-out sigmoid rule loses its (1 − σ)", C,
+       'return [f"{gs} * {out} * ({one} - {out})"]', 'return [f"{gs} * {out}"]',
+       "engine/test_compile.py"),
+    _m("compile: the written-out square rule drops its 2", C,
+       'return [f"{gs} * {y} * {x}", None]  # the rule\'s x ** 1',
+       'return [f"{gs} * {x}", None]  #',
+       "engine/test_compile.py"),
+    _m("compile: a negated spread gradient keeps its sign", C,
+       'return [_Spread(f"-{g.name}", g.shape) if spread',
+       'return [_Spread(g.name, g.shape) if spread',
+       "engine/test_compile.py"),
+    _m("compile: the seed's folded scale forgotten", C,
+       'names[f"K{b}"] = np.asarray(value) if routes[0][2] else value',
+       'names[f"K{b}"] = event.seed', "engine/test_compile.py"),
+    _m("compile: a forward value a rule reads is dropped", C,
+       "line.droppable and line.slot not in read:", "line.droppable:", "engine/test_compile.py"),
+    _m("compile: a Python number beside float32 taken as float64", C,
+       "cast = np.dtype(dtype).type(x)", "cast = np.float64(x)", "engine/test_compile.py"),
+    _m("compile: a weight's gradient laid out against the weight", C,
+       "if {like}.flags.f_contiguous and not", "if not {like}.flags.f_contiguous and not",
+       "engine/test_compile.py"),
+    _m("compile: the replay takes arrays of another shape", C,
+       'f"    if v{i}.shape != S{i} or v{i}.dtype != D{i}:"', 'f"    if v{i}.dtype != D{i}:"',
+       "engine/test_compile.py", "engine/test_attack_replay.py"),
     _m("compile_step: the plan's check passes whatever it compares", "nn/compiled.py",
        "return bool(np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True))", "return True",
        "nn/test_compile_step.py"),

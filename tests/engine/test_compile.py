@@ -132,19 +132,22 @@ def test_gradients_handed_out_are_not_reused_buffers():
 
 
 @pytest.mark.parametrize("reset", [True, False], ids=["reset in fn", "accumulated"])
-def test_one_gradient_buffer_reaching_two_parameters_is_copied_for_one(reset):
+@pytest.mark.parametrize("weighted", [False, True], ids=["summed", "weighted, then summed"])
+def test_one_gradient_buffer_reaching_two_parameters_is_copied_for_one(reset, weighted):
     a, b = Tensor(np.ones(3), requires_grad=True), Tensor(np.ones(3), requires_grad=True)
 
     def fn(x):
         if reset:
             a.grad = b.grad = None
-        (a + b + x).sum().backward()  # add hands one buffer to both operands
+        # add hands one buffer to both operands (summed, the replay keeps it one number and
+        # fills an array for each parameter; weighted, both get mul's one array)
+        ((a + b) * x if weighted else a + b + x).sum().backward()
 
     comp = compile(fn, strict=True)
     for _ in range(4):
         if not reset:
             a.grad = b.grad = None
-        _quiet(comp, np.zeros(3))
+        _quiet(comp, np.ones(3))
         assert not np.shares_memory(a.grad, b.grad)
         a.grad += 1.0  # an in-place change of one gradient leaves the other alone
         np.testing.assert_array_equal(b.grad, np.ones(3))
