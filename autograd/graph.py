@@ -420,8 +420,7 @@ def backward_pass(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     order = toposort(root)
     check_versions(order)
     if plain:
-        with _collector_paused:
-            silently(_walk_plain, order, seed, not retain_graph)
+        _quietly_walk(order, _walk_plain, order, seed, not retain_graph)
         return None
     run = _Run(wrt, create_graph, retain_graph or create_graph)
     with _collector_paused, _Backward(create_graph):
@@ -514,8 +513,7 @@ def _backward_scalar(root: Node, seed: Any, frees: bool) -> None:
         _reach_scalar(root, order, kept)
         check_versions(order)
         root.grad = seed
-        with _collector_paused:
-            silently(_walk_scalar, order, frees)
+        _quietly_walk(order, _walk_scalar, order, frees)
         # Node._deposit for the gradients that were not 0 (None, like 0.0, is a reset one),
         # summed before any is written: an old gradient that cannot take a float writes nothing
         summed = [(node, old + node.grad) for node, old in kept.items() if old is not None]
@@ -710,6 +708,20 @@ class _CollectorPaused:
 
 
 _collector_paused = _CollectorPaused()
+# Below this many nodes a plain backward pass leaves the collector on: the pass allocates too
+# few objects to set off more than one young-generation collection, which scans only them,
+# and pausing and resuming (two locks and two gc calls) cost 2-4% of a mini-batch step of the
+# document's network (9 nodes).
+_FEW = 100
+
+
+def _quietly_walk(order: list[Node], walk: Callable[..., None], *args: Any) -> None:
+    """walk(*args) with numpy's warnings off, and the collector paused for a large graph."""
+    if len(order) < _FEW:
+        silently(walk, *args)
+        return
+    with _collector_paused:
+        silently(walk, *args)
 
 
 def _shape_like(gp: Any, p: Node, node: Node) -> Any:

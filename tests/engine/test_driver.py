@@ -3,6 +3,7 @@ function through which every rule in the engine is applied."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import pathlib
 import re
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import autograd
-from autograd import Tensor, Value
+from autograd import Tensor, Value, primitive
 from autograd import graph as engine
 from autograd.graph import _collector_paused, _Run, _walk, _walk_plain, toposort
 
@@ -185,3 +186,29 @@ def test_a_node_no_gradient_reaches_keeps_its_gradient_and_passes_nothing_on():
             root.backward()
         results.append([a.grad, b.grad, y.grad])
     assert results[0] == results[1] == [6.0, 0.0, 0.25]
+
+
+@pytest.mark.parametrize("kind", ["Value", "Tensor"])
+def test_the_cycle_collector_pauses_for_a_large_backward_pass_only(kind):
+    """A plain backward through fewer than _FEW nodes leaves the collector on (pausing it
+    costs more than the few objects such a pass makes); a larger one pauses it, and turns it
+    back on at the end."""
+    seen = []
+
+    @primitive
+    def note(x):
+        return x
+
+    @note.defvjp
+    def note_vjp(g, out, x):
+        seen.append(gc.isenabled())
+        return (g,)
+
+    for length in (3, engine._FEW + 5):
+        x = Value(1.0) if kind == "Value" else Tensor(1.0, requires_grad=True)
+        out = note(x)
+        for _ in range(length):
+            out = out + 1.0
+        out.backward()
+        assert gc.isenabled()
+    assert seen == [True, False]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from autograd import Tensor, Value, detect_anomaly, is_grad_enabled, no_grad, primitive
+from autograd import graph as graph_module
 from autograd.graph import mode
 from nn import MLP, SGD, mse_loss
 
@@ -183,7 +184,10 @@ def _held(arrive: threading.Event, wait_for: threading.Event,
             seen["collector on"] = gc.isenabled()
         return (g,)
 
-    return hold(Value(1.0))
+    out = hold(Value(1.0))
+    for _ in range(graph_module._FEW):  # a graph large enough for backward to pause the collector
+        out = out + 0.0
+    return out
 
 
 def test_the_cycle_collector_stays_paused_until_the_last_concurrent_backward_ends():
