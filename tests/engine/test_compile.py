@@ -20,17 +20,17 @@ def _params(seed: int = 0) -> list[Tensor]:
     return [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
 
 
-def _net_step(ps: list[Tensor]):
+def _net_step(ps: list[Tensor], out: str = "tanh", returns: bool = True):
     w1, b1, w2, b2 = ps
 
     def step(x, y):
         a1 = (x @ w1.T + b1).sigmoid()
-        a2 = (a1 @ w2.T + b2).tanh()
+        a2 = getattr(a1 @ w2.T + b2, out)()
         loss = ((a2 - y) ** 2).sum() / (2 * len(x))
         for p in ps:
             p.grad = None
         loss.backward()
-        return loss
+        return loss if returns else None
 
     return step
 
@@ -494,18 +494,7 @@ def _eager_and_compiled(make, ps_of, calls, *, dtype=np.float64):
 @pytest.mark.parametrize("returns", [True, False], ids=["returns loss", "returns nothing"])
 def test_the_document_step_replays_bit_for_bit(dtype, returns):
     def make(ps):
-        w1, b1, w2, b2 = ps
-
-        def step(x, y):
-            a1 = (x @ w1.T + b1).sigmoid()
-            a2 = (a1 @ w2.T + b2).sigmoid()
-            loss = ((a2 - y) ** 2).sum() / (2 * len(x))
-            for p in ps:
-                p.grad = None
-            loss.backward()
-            return loss if returns else None
-
-        return step
+        return _net_step(ps, "sigmoid", returns)
 
     def ps_of(dt):
         return [Tensor(p.data, requires_grad=True, dtype=dt) for p in _params()]
