@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, masked_sum
+from autograd import Tensor, masked_sum, primitive
 from nn.init import HIDDEN, resolve_output
 from nn.primitives import quadratic_cost, rows
 
@@ -59,7 +59,10 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
 def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
     """binary_cross_entropy(σ(z), y), computed as 1/m Σ [log(1 + eᶻ) − y z]: finite at any z."""
     z, y = _pair(z, y, "binary_cross_entropy_with_logits")
-    _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
+    if isinstance(y, Tensor):  # checked by a rule: a compiled step checks every batch
+        y = _unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
+    else:
+        _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
     return (z.softplus() - z * y).sum() * (1.0 / rows(z))
 
 
@@ -71,7 +74,7 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
     if z.ndim not in (1, 2):
         raise ValueError(f"cross_entropy expects logits of shape (m, k) or (k,), got shape "
                          f"{z.shape}")
-    raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    raw = labels if isinstance(labels, Tensor) else np.asarray(labels)
     if z.size == 0:
         raise ValueError(f"cross_entropy: logits of shape {z.shape} hold no examples or no "
                          "classes: nothing to average over")
@@ -79,10 +82,25 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
-    mask = one_hot(raw, z.shape[-1], bool)
+    # Tensor labels (as a compiled step passes them) through a rule, so that each batch's
+    # own labels make the mask and are checked, not the labels seen at capture
+    k = z.shape[-1]
+    mask = _label_mask(raw, k) if isinstance(raw, Tensor) else one_hot(raw, k, bool)
     # the labels' entries summed, not the rows times a one-hot mask: a log-probability of
     # −inf (a logit the float range below the label's) times 0 would make the loss nan
     return 0.0 - masked_sum(z.log_softmax(axis=-1), mask) * (1.0 / rows(z))
+
+
+@primitive
+def _label_mask(labels, k):
+    """labels (integer class indices, checked) as one-hot boolean rows."""
+    return one_hot(labels, k, bool)
+
+
+@_label_mask.defvjp
+def _label_mask_vjp(g, out, labels, k):
+    """class indices have no gradient"""
+    return (None, None)
 
 
 def cross_entropy_one_hot(z: Tensor, mask: Any) -> Tensor:
@@ -223,6 +241,19 @@ def _target(y: Any, name: str) -> np.ndarray:
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name}: targets must be numbers in a rectangular array, got "
                         f"{type(y).__name__} ({e})") from None
+
+
+@primitive
+def _unit_interval(a, name, what, hint):
+    """a, after checking that its entries lie in [0, 1]."""
+    _in_unit_interval(a, name, what, hint)
+    return a.view()
+
+
+@_unit_interval.defvjp
+def _unit_interval_vjp(g, out, a, name, what, hint):
+    """∂a = g"""
+    return (g, None, None, None)
 
 
 def _in_unit_interval(a: Any, name: str, what: str, hint: str) -> None:
