@@ -2,7 +2,9 @@
 
 m is the number of rows of the prediction (1 for a single example of shape (k,)). The target
 must have exactly the prediction's shape: a loss never broadcasts silently, because a (m,)
-target against (m, 1) outputs would quietly compare every output with every target.
+target against (m, 1) outputs would quietly compare every output with every target. Targets
+and labels given as Tensors (as `autograd.compile` and `nn.compile_step` pass them) are checked
+and read by rules, so a compiled step replays every loss and checks each batch's own values.
 
     mse_loss(a, y)                   J = 1/(2m) Σ ‖a − y‖²                      (section 4.2.1)
     binary_cross_entropy(a, y)       J = −1/m Σ [y log a + (1 − y) log(1 − a)]  (section 4.2.2)
@@ -44,14 +46,17 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
     0 · log 0 = nan. A confident wrong answer (a = 0 with y = 1) costs +inf, as it should.
     """
     a, y = _pair(a, y, "binary_cross_entropy")
-    _in_unit_interval(a, "binary_cross_entropy", "predictions a",
-                      " (for raw scores use binary_cross_entropy_with_logits)")
-    _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
-    yd = y.data if isinstance(y, Tensor) else y
+    # checked and masked by rules, so that a compiled step checks and masks every batch
+    a = _unit_interval(a, "binary_cross_entropy", "predictions a",
+                       " (for raw scores use binary_cross_entropy_with_logits)")
+    if isinstance(y, Tensor):
+        y = _unit_interval(y, "binary_cross_entropy", "targets y", "")
+    else:
+        _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
     # Adding 1 inside a log whose factor is exactly 0 leaves the term 0 and its derivative
     # 0 / (a + 1) = 0: the xlogy convention, composed from ordinary ops.
-    pos = (a + (yd == 0)).log() * y
-    neg = (1 - a + (yd == 1)).log() * (1 - y)
+    pos = _one_where(a, y, 0).log() * y
+    neg = _one_where(1 - a, y, 1).log() * (1 - y)
     # 0 − (…) rather than −(…): a perfect prediction then costs 0.0, not −0.0
     return 0.0 - (pos + neg).sum() * (1.0 / rows(a))
 
@@ -85,22 +90,23 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
     # Tensor labels (as a compiled step passes them) through a rule, so that each batch's
     # own labels make the mask and are checked, not the labels seen at capture
     k = z.shape[-1]
-    mask = _label_mask(raw, k) if isinstance(raw, Tensor) else one_hot(raw, k, bool)
     # the labels' entries summed, not the rows times a one-hot mask: a log-probability of
     # −inf (a logit the float range below the label's) times 0 would make the loss nan
-    return 0.0 - masked_sum(z.log_softmax(axis=-1), mask) * (1.0 / rows(z))
+    picked = (_label_sum(z.log_softmax(axis=-1), raw) if isinstance(raw, Tensor)
+              else masked_sum(z.log_softmax(axis=-1), one_hot(raw, k, bool)))
+    return 0.0 - picked * (1.0 / rows(z))
 
 
 @primitive
-def _label_mask(labels, k):
-    """labels (integer class indices, checked) as one-hot boolean rows."""
-    return one_hot(labels, k, bool)
+def _label_sum(x, labels):
+    """Σ x[i, labels[i]] (labels: integer class indices, checked), as masked_sum sums it."""
+    return x[one_hot(labels, x.shape[-1], bool)].sum()
 
 
-@_label_mask.defvjp
-def _label_mask_vjp(g, out, labels, k):
-    """class indices have no gradient"""
-    return (None, None)
+@_label_sum.defvjp
+def _label_sum_vjp(g, out, x, labels):
+    """∂Σ x[i, labels[i]] = g at each label's entry (class indices have no gradient)"""
+    return (g * one_hot(labels, x.shape[-1], bool), None)
 
 
 def cross_entropy_one_hot(z: Tensor, mask: Any) -> Tensor:
@@ -254,6 +260,18 @@ def _unit_interval(a, name, what, hint):
 def _unit_interval_vjp(g, out, a, name, what, hint):
     """∂a = g"""
     return (g, None, None, None)
+
+
+@primitive
+def _one_where(a, y, v):
+    """a + 1 where y = v (y is read, not differentiated)."""
+    return a + (y == v)
+
+
+@_one_where.defvjp
+def _one_where_vjp(g, out, a, y, v):
+    """∂(a + [y = v]) = (g, nothing for y)"""
+    return (g, None, None)
 
 
 def _in_unit_interval(a: Any, name: str, what: str, hint: str) -> None:

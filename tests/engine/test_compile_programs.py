@@ -30,6 +30,7 @@ from nn import (
     Sigmoid,
     Tanh,
     Unflatten,
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     mse_loss,
@@ -170,6 +171,31 @@ def test_bce_with_logits_checks_targets_in_a_replay():
     assert fast.tapes == 1
     with pytest.raises(ValueError, match=r"targets y must lie in \[0, 1\]"):
         fast(_X[:8], _Y[:8] + 1.0)
+
+
+def test_bce_replays_with_exact_and_soft_targets():
+    """binary_cross_entropy checks and masks its targets' 0s and 1s by rules: a compiled
+    step replays it with each batch's own targets (before: CompileWarning, eager)."""
+    soft = np.where(_RNG.random(_Y.shape) < 0.5, _Y.round(), _Y)
+    _twins(_model_program(_MODELS["mlp sigmoid"], binary_cross_entropy, _OPTIMIZERS["sgd"]),
+           16, soft)
+
+
+@pytest.mark.parametrize("shift,match", [(1.0, r"targets y must lie"),
+                                         (0.0, r"predictions a must lie")])
+def test_bce_checks_its_inputs_in_a_replay(shift, match):
+    """Targets, and predictions of a linear output, outside [0, 1] raise in a replayed call
+    as they do eagerly."""
+    model = Linear(5, 3, rng=np.random.default_rng(0))
+    model.weight.data *= 0.01
+    model.bias.data[:] = 0.5
+    fast = compile(lambda x, y: binary_cross_entropy(model(x), y))
+    for _ in range(3):
+        fast(_X[:8], _Y[:8])
+    assert fast.tapes == 1
+    model.bias.data[:] = 0.5 if shift else 3.0
+    with pytest.raises(ValueError, match=match):
+        fast(_X[:8], _Y[:8] + shift)
 
 
 # ---- Tensor-ops programs ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from nn import (
     Sequential,
     Sigmoid,
     Tanh,
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     compile_step,
     cross_entropy,
@@ -126,9 +127,11 @@ def test_the_general_path_is_eager_and_replays(name, dtype):
 
 
 @pytest.mark.parametrize("loss_fn,y", [(cross_entropy, _LABELS),
+                                       (binary_cross_entropy, _Y.round()),
                                        (binary_cross_entropy_with_logits, _Y.round())])
 def test_classification_losses_replay(loss_fn, y):
-    """cross_entropy on integer labels and binary_cross_entropy_with_logits go through the
+    """cross_entropy on integer labels and both binary cross-entropies go through the
     compiled general path without a CompileWarning (before, both ran eagerly with one)."""
-    fast = _twins(_mlp(output=None), _sgd(0.5, momentum=0.9), loss_fn, y, steps=12)
+    output = "sigmoid" if loss_fn is binary_cross_entropy else None
+    fast = _twins(_mlp(output=output), _sgd(0.5, momentum=0.9), loss_fn, y, steps=12)
     assert fast._general.tapes == 2 and fast._general.eager_reason is None
