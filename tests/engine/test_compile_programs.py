@@ -15,7 +15,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from autograd import Tensor, compile, no_grad
+from autograd import CompileWarning, Tensor, compile, no_grad
 from nn import (
     MLP,
     SGD,
@@ -61,15 +61,18 @@ def _batch(i: int, y: np.ndarray, dtype=np.float64) -> tuple[np.ndarray, np.ndar
     return _X[s:s + 8].astype(dtype), yb.astype(dtype) if yb.dtype.kind == "f" else yb
 
 
-def _twins(make, steps: int, y: np.ndarray, dtype=np.float64):
+def _twins(make, steps: int, y: np.ndarray, dtype=np.float64, gives_up: str | None = None):
     """make() -> (fn, params, step_after, evaluate); both twins run `steps` calls and are held
-    to each other after each. Returns the compiled callable."""
+    to each other after each. Returns the compiled callable, which replays unless `gives_up`
+    (then it warns once, with that message, and runs eagerly)."""
     assert steps >= 9  # the short batch's third call, its check against eager, is step 8
     fe, pe, after_e, eval_e = make()
     fc, pc, after_c, eval_c = make()
     fast = compile(fc)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        if gives_up is not None:
+            warnings.filterwarnings("ignore", f".*{gives_up}", CompileWarning)
         for i in range(steps):
             args = _batch(i, y, dtype)
             for k, (a, b) in enumerate(zip(_flat(fe(*args)), _flat(fast(*args)))):
@@ -82,6 +85,9 @@ def _twins(make, steps: int, y: np.ndarray, dtype=np.float64):
                 with no_grad():
                     for a, b in zip(_flat(eval_e()), _flat(eval_c())):
                         _same(a, b, f"evaluation after step {i}")
+    if gives_up is not None:
+        assert gives_up in fast.eager_reason
+        return fast
     assert fast.eager_reason is None
     assert fast.tapes == 2  # batches of 8 and the short batch of 7
     return fast
@@ -353,3 +359,53 @@ def test_a_training_loop_is_checked_once(wrap):
                 p.data -= 0.1 * p.grad
     assert calls == {"verify": 1, "capture": 1}
     assert fast.tapes == 1
+
+
+# ---- a frozen network given new arrays ----------------------------------------------------
+
+def _distillation(sync):
+    """A student trained towards a frozen teacher's outputs; `sync(teacher, student, i)`
+    gives the teacher new arrays (`t.data = ...`) between steps."""
+    def make():
+        student, teacher = MLP([5, 4, 3], seed=0), MLP([5, 4, 3], seed=1)
+        params, frozen = student.parameters(), teacher.parameters()
+        for t in frozen:
+            t.requires_grad = False
+        opt = Adam(params, lr=0.05)
+
+        def fn(xb, yb):
+            opt.zero_grad()
+            loss = mse_loss(student(xb), teacher(xb) * 0.5 + yb * 0.5)
+            loss.backward()
+            return loss
+
+        def after(i):
+            opt.step()
+            sync(frozen, params, i)
+
+        return fn, params, after, lambda: teacher(_X)
+
+    return make
+
+
+def test_a_frozen_tensor_given_a_new_array_is_captured_anew():
+    """A target network copied from the trained one now and then (`t.data = p.data.copy()`):
+    the replay used the arrays held at capture and silently computed with the old teacher;
+    a frozen tensor holding another array now makes the tape stale, as a parameter does."""
+    def sync(frozen, params, i):
+        if i in (10, 20):
+            for t, p in zip(frozen, params):
+                t.data = p.data.copy()
+
+    _twins(_distillation(sync), 30, _Y)
+
+
+def test_a_teacher_averaged_every_step_runs_eagerly_with_the_promised_warning():
+    """An exponential moving average written as `t.data = 0.9 * t.data + 0.1 * p.data`
+    changes the frozen arrays on every call: the step runs eagerly, equal to eager, with the
+    CompileWarning for a value read from outside fn that changed between two calls."""
+    def sync(frozen, params, i):
+        for t, p in zip(frozen, params):
+            t.data = 0.9 * t.data + 0.1 * p.data
+
+    _twins(_distillation(sync), 12, _Y, gives_up="changed between two calls")
