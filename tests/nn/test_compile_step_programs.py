@@ -57,8 +57,9 @@ def _close(a, b, tol: float, what: str) -> None:
 
 
 def _twins(model_fn, opt_fn, loss_fn=mse_loss, y=_Y, dtype=np.float64, fusions=True,
-           tol=0.0, steps=60):
-    """Both twins through `steps` batches of 10 (every third one of 7); returns the step."""
+           tol=0.0, steps=60, between=None):
+    """Both twins through `steps` batches of 10 (every third one of 7); returns the step.
+    `between(model, i)` changes both models alike after step i."""
     eager_model, fast_model = model_fn(dtype), model_fn(dtype)
     eager_opt, fast_opt = opt_fn(eager_model), opt_fn(fast_model)
     eager = _eager_step(eager_model, loss_fn, eager_opt)
@@ -70,14 +71,23 @@ def _twins(model_fn, opt_fn, loss_fn=mse_loss, y=_Y, dtype=np.float64, fusions=T
             xb, yb = _X[s:s + 10].astype(dtype), y[s:s + 10]
             yb = yb.astype(dtype) if yb.dtype.kind == "f" else yb
             _close(eager(xb, yb).data, fast(xb, yb).data, tol, f"loss {i}")
-            for k, (p, q) in enumerate(zip(eager_model.parameters(), fast_model.parameters())):
+            for k, (p, q) in enumerate(zip(_tensors(eager_model), _tensors(fast_model))):
                 _close(p.data, q.data, tol, f"parameter {k} after step {i}")
             for opt in (eager_opt, fast_opt):
                 opt.param_groups[0]["lr"] *= 0.97
+            for model in (eager_model, fast_model):
+                if between is not None:
+                    between(model, i)
             if i % 7 == 6:
                 with no_grad():
                     _close(eager_model(_X).data, fast_model(_X).data, tol, f"eval {i}")
     return fast
+
+
+def _tensors(model) -> list:
+    """Every weight and bias, frozen or not (parameters() lists those requiring grad)."""
+    layers = model.layers if hasattr(model, "layers") else [model]
+    return [t for la in layers if hasattr(la, "weight") for t in (la.weight, la.bias)]
 
 
 def _mlp(activation="sigmoid", output="sigmoid"):
@@ -135,3 +145,33 @@ def test_classification_losses_replay(loss_fn, y):
     output = "sigmoid" if loss_fn is binary_cross_entropy else None
     fast = _twins(_mlp(output=output), _sgd(0.5, momentum=0.9), loss_fn, y, steps=12)
     assert fast._general.tapes == 2 and fast._general.eager_reason is None
+
+
+def _freeze_first_layer(model, i=None):
+    for t in (model.layers[0].weight, model.layers[0].bias):
+        t.requires_grad = False
+
+
+@pytest.mark.parametrize("fusions,tol", [(True, 1e-12), ((), 0.0)])
+def test_a_layer_frozen_mid_training_is_left_as_eager_leaves_it(fusions, tol):
+    """Fine-tuning: the first layer frozen after 20 steps of the document's network. The
+    checked plan kept updating it (silently, 1e-3 off eager by step 22); a frozen tensor
+    now leaves the plan, and the general path steps what eager steps."""
+    def between(model, i):
+        if i == 19:
+            _freeze_first_layer(model)
+
+    fast = _twins(_mlp(), _sgd(), fusions=fusions, tol=tol, steps=40, between=between)
+    assert not any(fast._plans.values())
+
+
+def test_a_model_with_a_frozen_layer_takes_the_general_path_quietly():
+    """The optimizer built from parameters() of a model with a frozen layer: not the plan
+    (which updates every layer, and used to warn that it disagreed with eager)."""
+    def model_fn(dtype):
+        model = _mlp()(dtype)
+        _freeze_first_layer(model)
+        return model
+
+    fast = _twins(model_fn, _sgd(), steps=12)
+    assert not fast._plans and fast._general.tapes == 2
