@@ -409,3 +409,17 @@ def test_a_teacher_averaged_every_step_runs_eagerly_with_the_promised_warning():
             t.data = 0.9 * t.data + 0.1 * p.data
 
     _twins(_distillation(sync), 12, _Y, gives_up="changed between two calls")
+
+
+def _sums_into_parameters(ps, x, y):
+    w, b, s, c = ps  # a full sum's gradient reaching parameters directly, 0-d s among them
+    loss = (x @ w).sum() + b.sum() * 2.0 + (w * 3.0).sum() + s * 2.0 + (c * c).sum()
+    return loss + (s * c).sum(), loss
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sums_reaching_parameters_directly(dtype):
+    """A full sum's gradient kept as one number until it reaches a parameter: each `.grad`
+    is a full array of the parameter's shape and dtype, as eager leaves it."""
+    make = _tensor_program(_sums_into_parameters, [(5, 3), (1, 3), (), (3,)], dtype)
+    _twins(make, 12, _Y, dtype)

@@ -175,3 +175,15 @@ def test_a_model_with_a_frozen_layer_takes_the_general_path_quietly():
 
     fast = _twins(model_fn, _sgd(), steps=12)
     assert not fast._plans and fast._general.tapes == 2
+
+
+def test_freezing_and_unfreezing_on_the_general_path():
+    """Adam over the document's network, the first layer frozen after step 12 and unfrozen
+    after step 25: the compiled general path captures anew each time and stays eager."""
+    def between(model, i):
+        if i in (12, 25):
+            for t in (model.layers[0].weight, model.layers[0].bias):
+                t.requires_grad = i == 25
+
+    fast = _twins(_mlp(), lambda m: Adam(m.parameters(), lr=0.01), steps=40, between=between)
+    assert fast._general.tapes == 2 and fast._general.eager_reason is None
