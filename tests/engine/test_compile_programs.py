@@ -423,3 +423,15 @@ def test_sums_reaching_parameters_directly(dtype):
     is a full array of the parameter's shape and dtype, as eager leaves it."""
     make = _tensor_program(_sums_into_parameters, [(5, 3), (1, 3), (), (3,)], dtype)
     _twins(make, 12, _Y, dtype)
+
+
+def test_backward_outside_the_compiled_function_says_why_it_fails():
+    """fn returning a loss for the caller to differentiate: the first calls (eager) return
+    graphs, a replay returns constants; backward on one used to blame the inputs ("no input
+    had requires_grad=True"), and now says that backward belongs inside fn."""
+    model = MLP([5, 3], seed=0)
+    fast = compile(lambda x, y: mse_loss(model(x), y))
+    for _ in range(3):
+        fast(_X[:8], _Y[:8]).backward()
+    with pytest.raises(RuntimeError, match=r"compiled.*call backward\(\) inside"):
+        fast(_X[:8], _Y[:8]).backward()
