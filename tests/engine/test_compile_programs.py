@@ -435,3 +435,42 @@ def test_backward_outside_the_compiled_function_says_why_it_fails():
         fast(_X[:8], _Y[:8]).backward()
     with pytest.raises(RuntimeError, match=r"compiled.*call backward\(\) inside"):
         fast(_X[:8], _Y[:8]).backward()
+
+
+def test_a_compiled_evaluation_beside_a_compiled_training_step():
+    """Two compiled functions over one model, called in turn: a training step (Adam,
+    cross_entropy on labels) and a forward-only evaluation returning (loss, probabilities)
+    on a held-out set. Both replay, and the evaluation leaves the gradients alone."""
+    held_x, held_labels = _X[:11] * 0.5, _LABELS[:11][::-1].copy()
+
+    def make():
+        model = MLP([5, 4, 3], activation="relu", output_activation=None, seed=0)
+        opt = Adam(model.parameters(), lr=0.05)
+
+        def train(xb, yb):
+            opt.zero_grad()
+            loss = cross_entropy(model(xb), yb)
+            loss.backward()
+            return loss
+
+        def evaluate(xb, yb):
+            z = model(xb)
+            return cross_entropy(z, yb), z.softmax(axis=-1)
+
+        return model, opt, train, evaluate
+
+    eager, fast = make(), make()
+    fast_train, fast_eval = compile(fast[2]), compile(fast[3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(18):
+            xb, yb = _batch(i, _LABELS)
+            _same(eager[2](xb, yb).data, fast_train(xb, yb).data, f"loss {i}")
+            eager[1].step()
+            fast[1].step()
+            for a, b in zip(_flat(eager[3](held_x, held_labels)),
+                            _flat(fast_eval(held_x, held_labels))):
+                _same(a, b, f"evaluation {i}")
+            for p, q in zip(eager[0].parameters(), fast[0].parameters()):
+                _same(p.grad, q.grad, f"gradient after evaluation {i}")
+    assert (fast_train.tapes, fast_eval.tapes) == (2, 1)
