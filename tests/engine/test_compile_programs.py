@@ -474,3 +474,40 @@ def test_a_compiled_evaluation_beside_a_compiled_training_step():
             for p, q in zip(eager[0].parameters(), fast[0].parameters()):
                 _same(p.grad, q.grad, f"gradient after evaluation {i}")
     assert (fast_train.tapes, fast_eval.tapes) == (2, 1)
+
+
+def test_the_chapter_6_conv_net_replays_as_eager():
+    """nn.conv's nielsen_conv_net (narrowed to 10 hidden units) on batches of 3 images, with
+    cross_entropy on labels and SGD: five steps, the last two replayed."""
+    from nn.conv import nielsen_conv_net
+
+    images = np.random.default_rng(2).random((6, 784))
+    labels = np.array([3, 1, 4, 1, 5, 9])
+
+    def make():
+        model = nielsen_conv_net(hidden=10, seed=0)
+        opt = SGD(model.parameters(), lr=0.1)
+
+        def fn(xb, yb):
+            opt.zero_grad()
+            logits = model(xb)
+            loss = cross_entropy(logits, yb)
+            loss.backward()
+            return loss, logits
+
+        return model, opt, fn
+
+    (em, eo, ef), (fm, fo, ff) = make(), make()
+    fast = compile(ff)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(5):
+            s = 3 * (i % 2)
+            xb, yb = images[s:s + 3], labels[s:s + 3]
+            for a, b in zip(_flat(ef(xb, yb)), _flat(fast(xb, yb))):
+                _same(a, b, f"step {i}")
+            for p, q in zip(em.parameters(), fm.parameters()):
+                _same(p.grad, q.grad, f"gradient {i}")
+            eo.step()
+            fo.step()
+    assert fast.tapes == 1 and fast.eager_reason is None
