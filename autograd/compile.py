@@ -30,7 +30,8 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
   dtype or requires_grad changes, the call is captured anew.
 - Python values fn reads from elsewhere (globals, closure variables, tensors that do not
   require grad) are frozen at capture; arrays among them are held by reference. Such a
-  tensor that comes to require grad (a layer unfrozen) is a parameter: captured anew.
+  tensor that comes to require grad (a layer unfrozen) is a parameter, and one given another
+  array (`t.data = ...`, a target network copied anew): either is captured anew.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
   (`p.grad = None`, `optimizer.zero_grad()`); calls leave the same `.grad` values as eager.
 - A replayed call returns fn's result as constant Tensors (no graph): fn's own backward
@@ -185,6 +186,8 @@ class Compiled:
         try:
             replayed = replay(*args)
             why = None
+        except _TapeStale:  # changed since capture, as a ready tape may: captured anew
+            return self._capture_again(entry, args)
         except Exception as e:  # a replay that cannot run is a replay that cannot be trusted
             replayed, why = None, f"the replay failed ({type(e).__name__}: {e})"
         replay_grads = [p.grad for p in targets]
@@ -203,13 +206,25 @@ class Compiled:
         entry[0] = "ready"
         return result
 
-    def _give_up(self, why: str) -> None:
+    def _capture_again(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
+        """A tape stale before its check, captured anew from this call; unless this call
+        recorded other constants (a frozen tensor given a new array on every call), which it
+        would do again on the next: then fn runs eagerly."""
+        old = entry[1]
+        result = self._capture_into(entry, args)
+        why = _same_recording(old, entry[1]) if entry[0] == "verify" else None
+        if why is not None:
+            entry[:] = ["eager", None]
+            self._give_up(why, stacklevel=5)
+        return result
+
+    def _give_up(self, why: str, stacklevel: int = 4) -> None:
         message = f"compiled {getattr(self.fn, '__name__', 'function')} runs eagerly: {why}"
         if self.strict:
             raise CompileError(message)
         if self.eager_reason is None:
             self.eager_reason = why
-            warnings.warn(message, CompileWarning, stacklevel=4)
+            warnings.warn(message, CompileWarning, stacklevel=stacklevel)
 
 
 # ---- arguments -----------------------------------------------------------------------------
@@ -462,9 +477,12 @@ def _reads(tape: Tape, args: tuple[Any, ...], names: dict[str, Any],
         lines += [f"    v{k} = P{j}.data",
                   f"    if v{k}.shape != S{k} or v{k}.dtype != D{k} or not P{j}.requires_grad:",
                   "        raise _TapeStale"]
-    for j, t in enumerate(tape.frozen):  # a constant of the tape that has become a parameter
-        names[f"Q{j}"] = t
-        lines += [f"    if Q{j}.requires_grad:", "        raise _TapeStale"]
+    # a constant of the tape that has become a parameter, or been given another array (a
+    # target network copied anew): the tape holds the array it had at capture
+    for j, t in enumerate(tape.frozen):
+        names[f"Q{j}"], names[f"QA{j}"] = t, t._data
+        lines += [f"    if Q{j}.requires_grad or Q{j}._data is not QA{j}:",
+                  "        raise _TapeStale"]
     return lines
 
 

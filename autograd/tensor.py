@@ -67,7 +67,8 @@ def _float_dtype(dtype: Any) -> None:
 
 
 _NO_GRAD_ROOT = ("backward on a tensor that does not require grad: no input of the computation "
-                "had requires_grad=True")
+                "had requires_grad=True (a compiled function's replay returns constant tensors: "
+                "call backward() inside the compiled function)")
 
 
 def _operand(x: Any, op: str) -> Any:

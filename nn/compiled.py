@@ -31,7 +31,9 @@ off (`fusions=`) to measure it alone:
 Parameters are read by reference on every call: `p.data = ...`, in-place updates and
 `load_state_dict` between steps are seen. The general path follows `autograd.compile`'s rule
 for the Tensors themselves: a layer given a new Tensor object (`layer.weight = Tensor(...)`)
-is a new model to it, so make a new step for it (the fused plan notices and steps aside).
+is a new model to it, so make a new step for it (the fused plan notices and steps aside). A
+layer frozen between steps (`requires_grad = False`) is left as eager leaves it: the fused plan,
+which updates every layer, steps aside for the general path.
 
 The plan is checked against the eager step on its first use for each batch shape (the
 parameters it reaches must agree to 64 ulps) and falls back to the general path if they do
@@ -202,13 +204,15 @@ def _array(a: Any, name: str) -> Any:
 
 def _fusable(model: Any, loss_fn: Any, optimizer: Any) -> bool:
     """The document's network: an MLP of sigmoid or identity layers, mse_loss, plain SGD over
-    exactly the model's parameters."""
+    exactly the model's weights and biases, none of them frozen (the plan updates them all)."""
     if type(model) is not MLP or loss_fn is not mse_loss or type(optimizer) is not SGD:
         return False
     if optimizer.momentum or optimizer.weight_decay or len(getattr(optimizer, "param_groups",
                                                                     [None])) != 1:
         return False
-    if {id(p) for p in optimizer.params} != {id(p) for p in model.parameters()}:
+    tensors = [t for la in model.layers for t in (la.weight, la.bias)]
+    if ({id(p) for p in optimizer.params} != {id(t) for t in tensors}
+            or not all(t.requires_grad for t in tensors)):
         return False
     return all(type(a) in (Sigmoid, Identity) for a in model.activations)
 
@@ -300,9 +304,10 @@ class _MLPPlan:
             names.update({f"L{i}": la.module, f"W{i}": la.w, f"B{i}": la.b, f"WS{i}": la.wshape,
                           f"BS{i}": la.bshape, f"h{i}": la.h, f"d{i}": la.delta,
                           f"t{i}": la.tmp, f"gw{i}": la.gw, f"gb{i}": la.gb})
-            # the layer's own tensors (one assigned a new Tensor is a model the plan
-            # was not made for), and their arrays, read by reference
-            lines += [f"    if L{i}.weight is not W{i} or L{i}.bias is not B{i}:",
+            # the layer's own tensors (one assigned a new Tensor, or frozen, is a model the
+            # plan was not made for), and their arrays, read by reference
+            lines += [f"    if (L{i}.weight is not W{i} or L{i}.bias is not B{i}",
+                      f"            or not W{i}.requires_grad or not B{i}.requires_grad):",
                       "        raise _PlanStale",
                       f"    w{i} = W{i}.data", f"    b{i} = B{i}.data",
                       f"    if w{i}.shape != WS{i} or b{i}.shape != BS{i} or w{i}.dtype != DT "

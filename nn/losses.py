@@ -2,7 +2,9 @@
 
 m is the number of rows of the prediction (1 for a single example of shape (k,)). The target
 must have exactly the prediction's shape: a loss never broadcasts silently, because a (m,)
-target against (m, 1) outputs would quietly compare every output with every target.
+target against (m, 1) outputs would quietly compare every output with every target. Targets
+and labels given as Tensors (as `autograd.compile` and `nn.compile_step` pass them) are checked
+and read by rules, so a compiled step replays every loss and checks each batch's own values.
 
     mse_loss(a, y)                   J = 1/(2m) Σ ‖a − y‖²                      (section 4.2.1)
     binary_cross_entropy(a, y)       J = −1/m Σ [y log a + (1 − y) log(1 − a)]  (section 4.2.2)
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, masked_sum
+from autograd import Tensor, masked_sum, primitive
 from nn.init import HIDDEN, resolve_output
 from nn.primitives import quadratic_cost, rows
 
@@ -44,14 +46,17 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
     0 · log 0 = nan. A confident wrong answer (a = 0 with y = 1) costs +inf, as it should.
     """
     a, y = _pair(a, y, "binary_cross_entropy")
-    _in_unit_interval(a, "binary_cross_entropy", "predictions a",
-                      " (for raw scores use binary_cross_entropy_with_logits)")
-    _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
-    yd = y.data if isinstance(y, Tensor) else y
+    # checked and masked by rules, so that a compiled step checks and masks every batch
+    a = _unit_interval(a, "binary_cross_entropy", "predictions a",
+                       " (for raw scores use binary_cross_entropy_with_logits)")
+    if isinstance(y, Tensor):
+        y = _unit_interval(y, "binary_cross_entropy", "targets y", "")
+    else:
+        _in_unit_interval(y, "binary_cross_entropy", "targets y", "")
     # Adding 1 inside a log whose factor is exactly 0 leaves the term 0 and its derivative
     # 0 / (a + 1) = 0: the xlogy convention, composed from ordinary ops.
-    pos = (a + (yd == 0)).log() * y
-    neg = (1 - a + (yd == 1)).log() * (1 - y)
+    pos = _one_where(a, y, 0).log() * y
+    neg = _one_where(1 - a, y, 1).log() * (1 - y)
     # 0 − (…) rather than −(…): a perfect prediction then costs 0.0, not −0.0
     return 0.0 - (pos + neg).sum() * (1.0 / rows(a))
 
@@ -59,7 +64,10 @@ def binary_cross_entropy(a: Any, y: Any) -> Tensor:
 def binary_cross_entropy_with_logits(z: Any, y: Any) -> Tensor:
     """binary_cross_entropy(σ(z), y), computed as 1/m Σ [log(1 + eᶻ) − y z]: finite at any z."""
     z, y = _pair(z, y, "binary_cross_entropy_with_logits")
-    _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
+    if isinstance(y, Tensor):  # checked by a rule: a compiled step checks every batch
+        y = _unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
+    else:
+        _in_unit_interval(y, "binary_cross_entropy_with_logits", "targets y", "")
     return (z.softplus() - z * y).sum() * (1.0 / rows(z))
 
 
@@ -71,7 +79,7 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
     if z.ndim not in (1, 2):
         raise ValueError(f"cross_entropy expects logits of shape (m, k) or (k,), got shape "
                          f"{z.shape}")
-    raw = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    raw = labels if isinstance(labels, Tensor) else np.asarray(labels)
     if z.size == 0:
         raise ValueError(f"cross_entropy: logits of shape {z.shape} hold no examples or no "
                          "classes: nothing to average over")
@@ -79,10 +87,26 @@ def cross_entropy(logits: Any, labels: Any) -> Tensor:
         hint = " (one label per row, not one-hot rows)" if raw.shape == z.shape else ""
         raise ValueError(f"cross_entropy: logits of shape {z.shape} need labels of shape "
                          f"{z.shape[:-1]}, got shape {raw.shape}{hint}")
-    mask = one_hot(raw, z.shape[-1], bool)
+    # Tensor labels (as a compiled step passes them) through a rule, so that each batch's
+    # own labels make the mask and are checked, not the labels seen at capture
+    k = z.shape[-1]
     # the labels' entries summed, not the rows times a one-hot mask: a log-probability of
     # −inf (a logit the float range below the label's) times 0 would make the loss nan
-    return 0.0 - masked_sum(z.log_softmax(axis=-1), mask) * (1.0 / rows(z))
+    picked = (_label_sum(z.log_softmax(axis=-1), raw) if isinstance(raw, Tensor)
+              else masked_sum(z.log_softmax(axis=-1), one_hot(raw, k, bool)))
+    return 0.0 - picked * (1.0 / rows(z))
+
+
+@primitive
+def _label_sum(x, labels):
+    """Σ x[i, labels[i]] (labels: integer class indices, checked), as masked_sum sums it."""
+    return x[one_hot(labels, x.shape[-1], bool)].sum()
+
+
+@_label_sum.defvjp
+def _label_sum_vjp(g, out, x, labels):
+    """∂Σ x[i, labels[i]] = g at each label's entry (class indices have no gradient)"""
+    return (g * one_hot(labels, x.shape[-1], bool), None)
 
 
 def cross_entropy_one_hot(z: Tensor, mask: Any) -> Tensor:
@@ -223,6 +247,31 @@ def _target(y: Any, name: str) -> np.ndarray:
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name}: targets must be numbers in a rectangular array, got "
                         f"{type(y).__name__} ({e})") from None
+
+
+@primitive
+def _unit_interval(a, name, what, hint):
+    """a, after checking that its entries lie in [0, 1]."""
+    _in_unit_interval(a, name, what, hint)
+    return a.view()
+
+
+@_unit_interval.defvjp
+def _unit_interval_vjp(g, out, a, name, what, hint):
+    """∂a = g"""
+    return (g, None, None, None)
+
+
+@primitive
+def _one_where(a, y, v):
+    """a + 1 where y = v (y is read, not differentiated)."""
+    return a + (y == v)
+
+
+@_one_where.defvjp
+def _one_where_vjp(g, out, a, y, v):
+    """∂(a + [y = v]) = (g, nothing for y)"""
+    return (g, None, None)
 
 
 def _in_unit_interval(a: Any, name: str, what: str, hint: str) -> None:

@@ -25,7 +25,7 @@ from autograd.files import json_safe
 from nn.compiled import compile_step
 from nn.data import CLASSES, Split, batch_slices
 from nn.init import make_rng
-from nn.losses import binary_cross_entropy, cross_entropy_one_hot, get_loss, one_hot
+from nn.losses import cross_entropy_one_hot, get_loss, one_hot
 
 
 @dataclass
@@ -141,9 +141,8 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
     spec = get_loss(loss)
     cost, targets = _replayable(spec, data.labels)
     images, targets = _in_dtype(model, data.images, targets)
-    # bce checks its inputs' range and masks its targets' 0s and 1s, and dropout draws a new
-    # mask each step: data a replay cannot see, so those steps run eagerly
-    if compiled and cost is not binary_cross_entropy and not _draws_random(model):
+    # dropout draws a new mask each step: data a replay cannot see, so those steps run eagerly
+    if compiled and not _draws_random(model):
         step = compile_step(model, cost, optimizer)
     else:
         step = _eager_step(model, cost, optimizer)

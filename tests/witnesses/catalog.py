@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 from autograd import rules
 from autograd.value import value_dot, value_sum
-from nn import primitives
+from nn import losses, primitives
 
 
 @dataclass(frozen=True)
@@ -515,6 +515,11 @@ def _quadratic(a: Any, y: Any) -> Any:
     return primitives.quadratic_cost(a, y)
 
 
+# the losses' rules that read targets or labels (given as the second, undifferentiated input)
+_LABELS = np.array([2, 0, 3])
+_TARGETS = np.array([[0.0, 0.5, 1.0], [1.0, 0.0, 0.25]])
+
+
 def _stack3(v: Any) -> Any:
     return rules.stack(v[0] * v[1], v[1] * v[2], v[2] * v[0] + v[0])
 
@@ -527,6 +532,10 @@ CASES = (
     Case("linear one example", _linear, lambda x, w, b: x @ w.T + b, ((4,), (2, 4), (2,))),
     Case("quadratic_cost", _quadratic, lambda a, y: np.sum((a - y) ** 2) / (2 * a.shape[0]),
          ((3, 2), (3, 2))),
+    Case("cross_entropy's label sum", lambda x: losses._label_sum(x, _LABELS),
+         lambda x: x[np.arange(3), _LABELS].sum(), ((3, 4),)),
+    Case("bce's a + 1 where y = 0", lambda a: losses._one_where(a, _TARGETS, 0) * a,
+         lambda a: (a + (_TARGETS == 0)) * a, ((2, 3),)),
     Case("broadcast both ways", lambda x, y: x * y - y, lambda x, y: x * y - y,
          ((2, 1, 3), (4, 1))),
     Case("softplus", lambda z: rules.softplus(z), _softplus, ((2, 3),)),
