@@ -9,15 +9,7 @@ from typing import Any
 import numpy as np
 
 from autograd import ops, rules
-from autograd.graph import (
-    _UNCHANGED,
-    Node,
-    _change_lock,
-    _counter,
-    _latest_change,
-    backward_pass,
-    owned,
-)
+from autograd.graph import Node, _bump, backward_pass, owned
 from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply
 
@@ -158,10 +150,7 @@ class Tensor(ElementwiseMethods, Node):
     def _set_data(self, value: Any) -> None:
         if value is not self._data:
             self._data = _replacement(self, value)
-        # `_bump` written out: this runs for every parameter on every `p.data -= lr * p.grad`
-        with _change_lock:
-            clock = _latest_change[0] = next(_counter)
-            self._change = (getattr(self, "_change", _UNCHANGED)[0] + 1, clock)
+        _bump(self)
 
     data = property(attrgetter("_data"), _set_data, doc="""The ndarray itself (not a copy).
 
