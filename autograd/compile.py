@@ -569,7 +569,7 @@ def _backward(tape: Tape, b: int, event: Backward, names: dict[str, Any],
             names[f"K{b}"] = np.asarray(value) if routes[0][2] else value
             pending[routes[0][1]] = f"K{b}"
             continue
-        exprs = _inline_vjp(tape, op, g, f"v{k}", needs, gtype, names)
+        exprs = _inline_vjp(tape, op, g, k, needs, gtype, names)
         if exprs is None:
             names[f"B{i}"] = op.op.vjp
             args = "".join(f", {_arg(a, names)}" for a in op.args)
@@ -711,7 +711,7 @@ def _number(x: Any, dtype: Any, names: dict[str, Any]) -> str | None:
     return name
 
 
-def _written(tape: Tape, a: tuple[str, Any], beside: Any, names: dict[str, Any]) -> str:
+def _written(a: tuple[str, Any], beside: Any, names: dict[str, Any]) -> str:
     """An argument as the replay writes it, a number as a scalar of the dtype beside it."""
     if a[0] == "c":
         cast = _number(a[1], beside, names)
@@ -745,16 +745,16 @@ def _forward_args(tape: Tape, op: Op, names: dict[str, Any]) -> list[str]:
     Python number, the number as a scalar of the array's dtype."""
     a = op.args
     if op.op in _BINARY and op.op is not rules.matmul and len(a) == 2:
-        return [_written(tape, a[0], _dtype_of(tape, a[1]), names),
-                _written(tape, a[1], _dtype_of(tape, a[0]), names)]
+        return [_written(a[0], _dtype_of(tape, a[1]), names),
+                _written(a[1], _dtype_of(tape, a[0]), names)]
     return [_arg(x, names) for x in a]
 
 
-def _inline_vjp(tape: Tape, op: Op, g: str | _Spread, out: str, needs: tuple[bool, ...],
+def _inline_vjp(tape: Tape, op: Op, g: str | _Spread, k: int, needs: tuple[bool, ...],
                 gtype: Any, names: dict[str, Any]) -> list[Any] | None:
     """The gradients op's rule returns, one per argument (an expression, a _Spread, or None
-    where not needed), or None where the rule itself must run."""
-    p, a = op.op, op.args
+    where not needed), or None where the rule itself must run (k: the slot of op's output)."""
+    p, a, out = op.op, op.args, f"v{k}"
     if _WRITTEN_OUT.get(p) is not p.vjp or p.vjp is None:
         return None
     spread = isinstance(g, _Spread)
@@ -771,7 +771,7 @@ def _inline_vjp(tape: Tape, op: Op, g: str | _Spread, out: str, needs: tuple[boo
         return None
     gs = _scalar_of(g)
     if p is rules.sigmoid:
-        one = _number(1, tape.meta[int(out[1:])][1], names)
+        one = _number(1, tape.meta[k][1], names) or "1.0"
         return [f"{gs} * {out} * ({one} - {out})"]
     if p is rules.transpose and a[1] == ("c", None) and not spread:
         return [f"{g}.transpose()", None]
@@ -791,7 +791,7 @@ def _inline_vjp(tape: Tape, op: Op, g: str | _Spread, out: str, needs: tuple[boo
         if spread and not (a[1][0] == "c" and type(a[1][1]) in (int, float) and not needs[1]):
             return None  # a spread g stays one number only when scaled by a number
         beside = None if spread else gtype
-        x, y = _written(tape, a[0], beside, names), _written(tape, a[1], beside, names)
+        x, y = _written(a[0], beside, names), _written(a[1], beside, names)
         if spread:
             return [_Spread(f"{gs} {_BINARY[p]} {y}", g.shape), None]
         if p is rules.mul:
