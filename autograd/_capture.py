@@ -350,6 +350,11 @@ def _outside_engine() -> bool:
     return not code.co_filename.startswith(_ENGINE) or code.co_name in _ESCAPES
 
 
+# The backward driver gathers each pass's gradients in the `.grad` slots and sets them back
+# after: bookkeeping, not a reset by fn.
+_DRIVER = graph.backward_pass.__code__.co_filename
+
+
 def _watched(name: str, base: Any) -> property:
     """The `.data` or `.grad` slot, watched: reads and writes from outside the engine."""
 
@@ -362,7 +367,8 @@ def _watched(name: str, base: Any) -> property:
 
     def put(self: Any, value: Any) -> None:
         cap = _here()
-        if cap is not None and sys._getframe(1).f_code.co_name != "_fill":
+        caller = sys._getframe(1).f_code
+        if cap is not None and caller.co_name != "_fill" and caller.co_filename != _DRIVER:
             if name == "grad" and value is None:
                 cap.on_reset(self)
             elif _outside_engine():

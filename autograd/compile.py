@@ -397,22 +397,15 @@ def _generate(tape: Tape, args: tuple[Any, ...], *,
     lines[:0] = [f"    if len(args) != {n}:", "        raise _OtherSignature"] + (
         [f"    {''.join(f'a{i}, ' for i in range(n))}= args"] if n else [])
     lines = _live(lines)
-    if graph._np_errors is not None:
-        # numpy's floating-point warnings off, as around every eager op and backward pass:
-        # `silently` written out, two calls less a replay
-        names["_errors"], names["_SILENT"] = graph._np_errors, graph._SILENT
-        lines = ["    token = _errors.set(_SILENT)", "    try:",
-                 *["    " + line.replace("\n", "\n    ") for line in lines],
-                 "    finally:", "        _errors.reset(token)"]
+    # numpy's floating-point warnings off, as around every eager op and backward pass:
+    # `silently` written out, two calls less a replay
+    names["_errors"], names["_SILENT"] = graph._np_errors, graph._SILENT
+    lines = ["    token = _errors.set(_SILENT)", "    try:",
+             *["    " + line.replace("\n", "\n    ") for line in lines],
+             "    finally:", "        _errors.reset(token)"]
     source = "\n".join([head, *lines])
     exec(source, names)  # the source holds slot numbers only; values sit in names
     replay = names["replay"]
-    if graph._np_errors is None:
-        body = replay
-
-        def replay(*inputs: Any) -> Any:
-            return silently(body, *inputs)
-
     replay.source = source  # type: ignore[attr-defined]
     replay.outputs = _positions(tape.outputs, {k: i for i, k in enumerate(outputs)})  # type: ignore[attr-defined]
     return replay

@@ -358,13 +358,31 @@ _LEADING = [tuple(range(n)) for n in range(8)]
 # ---- numpy's floating-point warnings --------------------------------------------------------
 # inf and nan are the engine's defined IEEE answers (exp(1000), 1/0, 0·inf), computed silently
 # as PyTorch does; a NaN hunt is what detect_anomaly() is for. numpy's errstate costs about
-# 0.9 µs a call, a fifth of a small op, so where numpy keeps its error state in a context
-# variable (numpy ≥ 2) that variable is set directly, at about a third of the cost.
+# 0.9 µs a call, a fifth of a small op, so the variable in which numpy ≥ 2 keeps its error
+# state is set directly (`_np_errors`: get, set, reset), at about a third of the cost.
+
+class _Seterr:
+    """numpy 1.x's error state (per thread, behind seterr) with a context variable's three
+    calls: `get` never returns the silent state itself, so every `silently` sets it."""
+
+    __slots__ = ()
+
+    def get(self) -> dict[str, str]:
+        return np.geterr()
+
+    def set(self, state: dict[str, str]) -> dict[str, str]:
+        return np.seterr(**state)
+
+    def reset(self, old: dict[str, str]) -> None:
+        np.seterr(**old)
+
+
 try:
     from numpy._core._ufunc_config import _extobj_contextvar as _np_errors
 except ImportError:  # numpy 1.x
-    _np_errors = None
-    _SILENT: Any = None
+    _np_errors = _Seterr()
+    _SILENT: Any = {"all": "ignore"}
+    _OVERFLOW_RAISES: Any = {"all": "ignore", "over": "raise"}
 else:
     with np.errstate(all="ignore"):
         _SILENT = _np_errors.get()
@@ -376,9 +394,6 @@ def silently(fun: Callable[..., Any], *args: Any) -> Any:
     """fun(*args) with numpy's floating-point warnings off (and restored after), as every op,
     backward pass and compiled replay runs: for code beside the engine that computes on raw
     arrays (a fused training step), where inf and nan are answers, not accidents."""
-    if _np_errors is None:
-        with np.errstate(all="ignore"):
-            return fun(*args)
     if _np_errors.get() is _SILENT:
         # Already silent (an outer `silently`): setting the variable again would cost 0.3 µs,
         # and as much again in the ufuncs inside, which find numpy's state cached no more.
@@ -394,9 +409,6 @@ def overflow_raises(fun: Callable[..., Any], *args: Any) -> Any:
     """fun(*args) with an overflow raising FloatingPointError and numpy's other floating-point
     warnings off: a formula exact wherever it does not overflow can try first, with no scan
     of its input (sigmoid: a `min` over the input costs as much as its exp)."""
-    if _np_errors is None:
-        with np.errstate(all="ignore", over="raise"):
-            return fun(*args)
     token = _np_errors.set(_OVERFLOW_RAISES)
     try:
         return fun(*args)
@@ -414,14 +426,14 @@ def backward_pass(root: Node, seed: Any, *, wrt: tuple[Node, ...] | None = None,
     rules run on nodes, so the gradients are themselves differentiable. Unless the graph is
     retained, each node's saved inputs are dropped once its rule has run.
     """
-    plain = wrt is None and not create_graph and not mode.anomaly
-    if plain and not root._shaped:
-        return _backward_scalar(root, seed, not retain_graph)
+    if wrt is None and not create_graph and not (_open.blocks and _local.anomaly):
+        if root._shaped:
+            _backward_tensors(root, seed, not retain_graph)
+        else:
+            _backward_scalar(root, seed, not retain_graph)
+        return None
     order = toposort(root)
     check_versions(order)
-    if plain:
-        _quietly_walk(order, _walk_plain, order, seed, not retain_graph)
-        return None
     run = _Run(wrt, create_graph, retain_graph or create_graph)
     with _collector_paused, _Backward(create_graph):
         silently(_walk, order, seed, run)
@@ -448,46 +460,92 @@ def _walk(order: list[Node], seed: Any, run: _Run) -> None:
             node._args = None
 
 
-# ---- fast path --------------------------------------------------------------------------------
-# `_walk` for the common pass (no wrt, no create_graph, no anomaly), with `arrive` and the first
-# case of `apply_rule` written out: the two calls per node cost 15 to 23% of the backward time
-# of a Value chain (20,000 nodes: 13.2 ms here against 16.2 ms through `_walk`, CPU time).
-# tests/test_driver.py runs both loops on the same graphs.
+# ---- fast path for Tensors ------------------------------------------------------------------
+# A plain backward through Tensors (no wrt, no create_graph, no anomaly mode) gathers each
+# node's gradient in its own `.grad` slot, as the Value path below does, instead of a set for
+# the search and a dict of pending gradients: the search marks every node it reaches with
+# _REACHED, setting aside the gradients already there (leaves that accumulate, nodes that
+# retain theirs); the walk sums into the slots, hands each node's gradient to its rule, and
+# settles leaves as it passes them. If anything raises, every slot gets its old gradient
+# back, so a refused backward writes nothing. tests/engine/test_driver.py runs it against
+# `_walk`.
 
-def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
-    """`_walk` without the rare cases, inlined for speed."""
-    shaped = order[0]._shaped
+_REACHED = ("reached by this backward pass, no gradient yet",)
+
+
+def _backward_tensors(root: Node, seed: Any, frees: bool) -> None:
+    """backward_pass's plain case for a graph of Tensors."""
+    order: list[Node] = []
+    kept: dict[Node, Any] = {}
+    try:
+        _reach(root, order, kept)
+        check_versions(order)
+        root.grad = seed
+        _quietly_walk(order, _walk_plain, order, frees, kept)
+    except BaseException:
+        for node in order:
+            node.grad = kept.get(node)
+        raise
+
+
+def _reach(root: Node, order: list[Node], kept: dict[Node, Any]) -> None:
+    """toposort's order into `order`, each node marked _REACHED in `.grad` on the way and its
+    old gradient, if any, put in `kept` (filled in place for a caller whose search fails)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:  # a constant argument
+            continue
+        old = node.grad
+        if old is _REACHED:  # reached before, by another path
+            continue
+        if old is not None:
+            kept[node] = old
+        node.grad = _REACHED
+        order.append(node)
+        stack.extend(node._parents)
+    order.sort(key=_creation, reverse=True)
+
+
+def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
+    """`_walk` for Tensors whose `.grad` slots gather this pass's gradients."""
     seen: set[int] = set()
-    pending = {order[0]: seed}
     for node in order:
-        g = pending.pop(node, None)
-        if g is None:
+        g = node.grad
+        if g is _REACHED:  # no gradient reached it
+            node.grad = kept.get(node)
             continue
         op = node._op
-        if op is None or node._retains_grads or node._retain:
-            node._deposit(g, seen)
+        if op is None or node._retain:
+            node.grad = settled(node, g, kept.get(node), seen)
             if op is None:
                 continue
+        else:
+            node.grad = None
         args = node._args
-        if args is None or args is PARENT_DATA:
-            # freed by an earlier pass (apply_rule raises), or a Value node that keeps its
-            # parents' floats in the parents themselves (apply_rule reads them)
-            grads = apply_rule(node, g)
-        elif op.wants_needs:
+        if args is None:
+            _freed(node)
+        if op.wants_needs:
             grads = op.vjp(g, node._data, *args, needs=_needs(node._parents))
         else:
             grads = op.vjp(g, node._data, *args)
         for p, gp in zip(node._parents, grads):
             if p is None or gp is None:
                 continue
-            if shaped and (type(gp) is not np.ndarray or gp.shape != p._data.shape):
+            if type(gp) is not np.ndarray or gp.shape != p._data.shape:
                 gp = _shape_like(gp, p, node)
-            if p in pending:
-                pending[p] = pending[p] + gp
-            else:
-                pending[p] = gp
+            before = p.grad
+            p.grad = gp if before is _REACHED else before + gp
         if frees:
             node._args = None
+
+
+def settled(node: Node, g: Any, old: Any, seen: set[int]) -> Any:
+    """The gradient a Tensor keeps after a backward pass: g (as an array of its dtype that no
+    other node holds, `owned`) added to the one it had."""
+    if type(g) is not np.ndarray or g.dtype != node._data.dtype:
+        g = np.asarray(g).astype(node._data.dtype)
+    return owned(g, seen) if old is None else old + g
 
 
 # ---- fast path for Values -----------------------------------------------------------------
@@ -501,9 +559,6 @@ def _walk_plain(order: list[Node], seed: Any, frees: bool) -> None:
 # and `_walk_plain` (CPU time, min of 9). A zero gradient may keep the sign its rule gave it
 # (-0.0 where the general loop adds it to 0.0). tests/engine/test_driver.py runs it against
 # `_walk`.
-
-_REACHED = ("reached by this backward pass, no gradient yet",)
-
 
 def _backward_scalar(root: Node, seed: Any, frees: bool) -> None:
     """backward_pass's plain case for a graph of Values."""

@@ -9,12 +9,24 @@ from typing import Any
 import numpy as np
 
 from autograd import ops, rules
-from autograd.graph import Node, _bump, backward_pass, owned
+from autograd.graph import Node, _bump, backward_pass, settled
 from autograd.methods import ElementwiseMethods
 from autograd.primitive import Primitive, apply
 
 _new = object.__new__
 _FLOATS = (np.float64, np.float32)
+
+
+def _read_only_one(dtype: Any) -> np.ndarray:
+    one = np.ones((), dtype)
+    one.flags.writeable = False
+    return one
+
+
+# The seed of a loss's backward, shared: a new 0-d array a step costs as much as a small ufunc.
+# Read-only, so a rule that writes into its incoming gradient fails loudly, and a leaf handed
+# the seed itself gets a copy (graph.owned).
+_ONE = {np.dtype(t): _read_only_one(t) for t in _FLOATS}
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -449,7 +461,7 @@ class Tensor(ElementwiseMethods, Node):
             raise RuntimeError(_NO_GRAD_ROOT)
         seed = self._seed(grad)
         if create_graph:
-            seed = seed if isinstance(seed, Tensor) else Tensor._from_data(seed)
+            seed = seed if isinstance(seed, Tensor) else Tensor._from_data(seed.copy())
         elif isinstance(seed, Tensor):
             seed = seed._data
         keep = create_graph if retain_graph is None else retain_graph
@@ -457,11 +469,13 @@ class Tensor(ElementwiseMethods, Node):
 
     def _seed(self, grad: Any) -> Any:
         if grad is None:
-            if self._data.size != 1:
+            data = self._data
+            if not data.ndim:  # a loss: the seed every training step uses
+                return _ONE[data.dtype]
+            if data.size != 1:
                 raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
                                    "of the same shape (only one-entry outputs default to 1)")
-            one = np.array(1.0, dtype=self._data.dtype)
-            return one if not self._data.ndim else one.reshape(self._data.shape)  # a loss: 0-d
+            return np.ones(data.shape, data.dtype)
         if isinstance(grad, Tensor):
             g = grad if grad.requires_grad else grad._data.copy()
         else:
@@ -473,12 +487,10 @@ class Tensor(ElementwiseMethods, Node):
 
     def _deposit(self, g: Any, seen: set[int]) -> None:
         prev = self.grad
-        if type(g) is not np.ndarray or g.dtype != self._data.dtype:  # not the common case
-            if isinstance(g, Node):
-                self.grad = g if prev is None else prev + g
-                return
-            g = g.astype(self._data.dtype)
-        self.grad = owned(g, seen) if prev is None else prev + g
+        if isinstance(g, Node):  # create_graph: a gradient with a graph of its own
+            self.grad = g if prev is None else prev + g
+        else:
+            self.grad = settled(self, g, prev, seen)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (`.grad = None`)."""
