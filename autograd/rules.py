@@ -314,11 +314,8 @@ def sigmoid(x):
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf":  # complex would recurse below: refuse it by name
-        raise TypeError(f"sigmoid needs real numbers, got data of dtype {x.dtype}")
-    if x.ndim == 0 or x.dtype.kind != "f":  # ints, and 0-d arrays (ufuncs give them as scalars)
-        return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
+    if type(x) is not np.ndarray or x.dtype.kind != "f" or not x.ndim:
+        return _other_sigmoid(x)
     try:
         # The common case, tried first with no scan of x (this runs twice per layer in
         # training): where e⁻ˣ does not overflow, 1 / (1 + e⁻ˣ) is accurate to an ulp.
@@ -334,6 +331,15 @@ def sigmoid_vjp(g, out, x):
 
 
 sigmoid.quiet = True  # its function keeps numpy's warnings in by itself
+
+
+def _other_sigmoid(x: Any) -> Any:
+    """σ of data other than a float or a float array with axes (ints, 0-d arrays, lists)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":  # complex would recurse below: refuse it by name
+        raise TypeError(f"sigmoid needs real numbers, got data of dtype {x.dtype}")
+    # as a float array with an axis: ufuncs give 0-d results as scalars
+    return sigmoid.fun(x.astype(np.result_type(x, np.float32)).reshape(-1)).reshape(x.shape)
 
 
 def _sigmoid_stable(x: np.ndarray) -> np.ndarray:

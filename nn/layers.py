@@ -110,15 +110,14 @@ class Linear(Module):
         self.out_features, self.in_features = w.shape
 
     def __call__(self, x: Any) -> Tensor:
-        shape = getattr(x, "shape", None)
-        if not shape or shape[-1] != self.in_features or (
-                type(x) is np.ndarray and x.dtype.kind not in "fiub"):
+        if type(x) is not Tensor and (type(x) is not np.ndarray or x.dtype.kind not in "fiub"):
             x = self._checked_input(x)
         try:
             return linear(x, self.weight, self.bias)
-        except TypeError:  # strings or objects in an ndarray: numpy's message names no layer
-            raise TypeError(f"{self!r} needs numeric input, got an array of dtype "
-                            f"{np.asarray(x).dtype}") from None
+        except (TypeError, ValueError):
+            # numpy's message names no layer: a wrong width (or no axis) is said again here
+            self._checked_input(x)
+            raise
 
     def _checked_input(self, x: Any) -> Any:
         """x as an array or Tensor of width in_features, or a ValueError naming both."""
