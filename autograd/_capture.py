@@ -248,7 +248,7 @@ class Capture:
     def _shared(self, handed: list[Any], seed: np.ndarray) -> list[bool]:
         """Which gradients must be copied before a parameter keeps them: those sharing memory
         with another one handed out, with the seed or with a forward value, as the driver's
-        `owned` decides it."""
+        `settled` decides it."""
         count: dict[int, int] = {}
         for a in [seed, *self.values, *handed]:
             if isinstance(a, np.ndarray):
@@ -350,6 +350,8 @@ def _outside_engine() -> bool:
     return not code.co_filename.startswith(_ENGINE) or code.co_name in _ESCAPES
 
 
+# Where nodes are made: their slots set for the first time.
+_MAKERS = ("_fill", "_from_data")
 # The backward driver gathers each pass's gradients in the `.grad` slots and sets them back
 # after: bookkeeping, not a reset by fn.
 _DRIVER = graph.backward_pass.__code__.co_filename
@@ -368,7 +370,7 @@ def _watched(name: str, base: Any) -> property:
     def put(self: Any, value: Any) -> None:
         cap = _here()
         caller = sys._getframe(1).f_code
-        if cap is not None and caller.co_name != "_fill" and caller.co_filename != _DRIVER:
+        if cap is not None and caller.co_name not in _MAKERS and caller.co_filename != _DRIVER:
             if name == "grad" and value is None:
                 cap.on_reset(self)
             elif _outside_engine():

@@ -471,6 +471,7 @@ def _walk(order: list[Node], seed: Any, run: _Run) -> None:
 # `_walk`.
 
 _REACHED = ("reached by this backward pass, no gradient yet",)
+_ARRAY = np.ndarray  # read once an edge: a global, not np's attribute
 
 
 def _backward_tensors(root: Node, seed: Any, frees: bool) -> None:
@@ -532,7 +533,7 @@ def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
         for p, gp in zip(node._parents, grads):
             if p is None or gp is None:
                 continue
-            if type(gp) is not np.ndarray or gp.shape != p._data.shape:
+            if gp.__class__ is not _ARRAY or gp.shape != p._data.shape:
                 gp = _shape_like(gp, p, node)
             before = p.grad
             p.grad = gp if before is _REACHED else before + gp
@@ -541,11 +542,26 @@ def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
 
 
 def settled(node: Node, g: Any, old: Any, seen: set[int]) -> Any:
-    """The gradient a Tensor keeps after a backward pass: g (as an array of its dtype that no
-    other node holds, `owned`) added to the one it had."""
+    """The gradient a Tensor keeps after a backward pass: g added to the one it had, or g
+    itself, an array of the node's dtype that no other gradient shares.
+
+    Rules may pass the incoming gradient on unchanged (add gives it to both operands) or as a
+    view (reshape, transpose), so two leaves could end up holding one buffer and an in-place
+    update of one would corrupt the other: g is copied when it might be shared. `seen` holds
+    the buffers already handed out in this pass.
+    """
     if type(g) is not np.ndarray or g.dtype != node._data.dtype:
-        g = np.asarray(g).astype(node._data.dtype)
-    return owned(g, seen) if old is None else old + g
+        g = np.asarray(g).astype(node._data.dtype)  # a new array, which nothing else holds
+    if old is not None:
+        return old + g
+    base = g
+    while base.base is not None:
+        base = base.base
+    key = id(base)
+    if key in seen or not g.flags.writeable:
+        return g.copy()
+    seen.add(key)
+    return g
 
 
 # ---- fast path for Values -----------------------------------------------------------------
@@ -820,23 +836,3 @@ def where_text(node: Node) -> str:
     if where is None:
         return " (node made outside detect_anomaly(), so its line is unknown)"
     return f" (node made at {where.filename}:{where.lineno})"
-
-
-def owned(g: np.ndarray | Any, seen: set[int]) -> np.ndarray:
-    """`g` as an ndarray no other gradient shares, copying only when it might be shared.
-
-    Rules may pass the incoming gradient on unchanged (add gives it to both operands) or as a
-    view (reshape, transpose), so two leaves could end up holding one buffer and an in-place
-    update of one would corrupt the other. `seen` holds the buffers already handed out in this
-    pass.
-    """
-    if type(g) is not np.ndarray:
-        return np.array(g)
-    base = g
-    while base.base is not None:
-        base = base.base
-    key = id(base)
-    if key in seen or not g.flags.writeable:
-        return g.copy()
-    seen.add(key)
-    return g

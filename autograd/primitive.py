@@ -62,7 +62,7 @@ class Primitive:
         self.vjp: Rule | None = None
         self.wants_needs = False
         # True when `fun` keeps numpy's floating-point warnings in by itself (sigmoid, which
-        # tries a formula with overflow raising): apply then sets no state of its own.
+        # tries a formula with overflow raising): calling it then sets no state of its own.
         self.quiet = False
 
     def __reduce_ex__(self, protocol: Any) -> Any:
@@ -84,9 +84,52 @@ class Primitive:
         return vjp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The function on the data of `args`: a node, recorded if grad is on, when any argument
+        is a node; the plain result otherwise."""
         if kwargs:
             args = self._positional(args, kwargs)
-        return apply(self, args)
+        kind = None
+        raw = []
+        parents = []
+        tracked = constants = False
+        for a in args:
+            if isinstance(a, Node):
+                if kind is not type(a):
+                    if kind is not None:
+                        raise TypeError(f"{self.name}: cannot mix {kind.__name__} and "
+                                        f"{type(a).__name__} in one operation")
+                    kind = type(a)
+                raw.append(a._data)
+                if a.requires_grad:
+                    parents.append(a)
+                    tracked = True
+                    continue
+                constants = True
+            else:
+                raw.append(a)
+            parents.append(None)
+        if kind is None:  # no node among the arguments: a plain function call
+            return self.fun(*args) if self.quiet else silently(self.fun, *args)
+        # `silently` written out: one call less on every op
+        if self.quiet or _np_errors.get() is _SILENT:
+            data = self.fun(*raw)
+        else:
+            token = _np_errors.set(_SILENT)
+            try:
+                data = self.fun(*raw)
+            finally:
+                _np_errors.reset(token)
+        if not tracked or (_open.blocks and not _local.enabled):
+            return kind._from_data(data)
+        # `record` written out, for the same reason
+        if self.vjp is None:
+            _no_rule(self)
+        out = kind._from_data(data, self, tuple(raw), tuple(parents))
+        if _open.blocks and _local.anomaly:
+            _check_anomaly(self, out)
+        if constants and kind._shaped:  # checked by backward too (a Value's float cannot change)
+            out._consts = tuple([a if isinstance(a, Node) else None for a in args])
+        return out
 
     def _positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         """Keyword arguments moved into place, so rules always see positional ones."""
@@ -103,57 +146,11 @@ def primitive(fun: Callable[..., Any], name: str | None = None) -> Primitive:
     return Primitive(fun, name)
 
 
-def apply(op: Primitive, args: tuple[Any, ...]) -> Any:
-    """Run `op` on the data of `args` and return the output node, recorded if grad is on (the
-    plain result when no argument is a node)."""
-    kind = None
-    raw = []
-    parents = []
-    tracked = constants = False
-    for a in args:
-        if isinstance(a, Node):
-            if kind is not type(a):
-                if kind is not None:
-                    raise TypeError(f"{op.name}: cannot mix {kind.__name__} and "
-                                    f"{type(a).__name__} in one operation")
-                kind = type(a)
-            raw.append(a._data)
-            if a.requires_grad:
-                parents.append(a)
-                tracked = True
-                continue
-            constants = True
-        else:
-            raw.append(a)
-        parents.append(None)
-    if kind is None:  # no node among the arguments: a plain function call
-        return op.fun(*args) if op.quiet else silently(op.fun, *args)
-    if op.quiet or _np_errors.get() is _SILENT:
-        data = op.fun(*raw)
-    else:
-        token = _np_errors.set(_SILENT)
-        try:
-            data = op.fun(*raw)
-        finally:
-            _np_errors.reset(token)
-    if not tracked or (_open.blocks and not _local.enabled):
-        return kind._from_data(data)
-    # `record` written out: one call less on every op (0.15 µs, 3% of recording a sigmoid)
-    if op.vjp is None:
-        _no_rule(op)
-    out = kind._from_data(data, op, tuple(raw), tuple(parents))
-    if _open.blocks and _local.anomaly:
-        _check_anomaly(op, out)
-    if constants and kind._shaped:  # checked by backward too (a Value's float cannot change)
-        out._consts = tuple([a if isinstance(a, Node) else None for a in args])
-    return out
-
-
 def apply2(op: Primitive, x: Node, y: Node) -> Node:
-    """`apply` for two nodes of one kind: the hot path of scalar arithmetic, kept lean.
+    """A primitive call on two nodes of one kind: the hot path of scalar arithmetic, kept lean.
 
     A constant operand here is a Value (a float, which cannot change under the saved
-    argument), so unlike `apply` it is not kept for the version check.
+    argument), so unlike `Primitive.__call__` it is not kept for the version check.
     """
     xd = x._data
     yd = y._data
@@ -182,7 +179,7 @@ def _no_rule(op: Primitive) -> None:
 
 def _check_anomaly(op: Primitive, out: Node) -> None:
     """Anomaly mode: remember where the node was made; refuse a forward NaN or inf."""
-    frames = [f for f in traceback.extract_stack()[:-3] if not f.filename.startswith(_ENGINE)]
+    frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_ENGINE)]
     out._where = frames[-1] if frames else None
     if not np.all(np.isfinite(out._data)):
         phase = "" if mode.backward else " in the forward pass"

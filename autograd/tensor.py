@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from autograd import ops, rules
-from autograd.graph import Node, _bump, backward_pass, settled
+from autograd.graph import Node, _bump, _counter, backward_pass, settled
 from autograd.methods import ElementwiseMethods
-from autograd.primitive import Primitive, apply
+from autograd.primitive import Primitive
 
 _new = object.__new__
 _FLOATS = (np.float64, np.float32)
@@ -25,7 +25,7 @@ def _read_only_one(dtype: Any) -> np.ndarray:
 
 # The seed of a loss's backward, shared: a new 0-d array a step costs as much as a small ufunc.
 # Read-only, so a rule that writes into its incoming gradient fails loudly, and a leaf handed
-# the seed itself gets a copy (graph.owned).
+# the seed itself gets a copy (graph.settled).
 _ONE = {np.dtype(t): _read_only_one(t) for t in _FLOATS}
 
 
@@ -94,7 +94,7 @@ def _operand(x: Any, op: str) -> Any:
 def _binary(op: Primitive, x: Any, y: Any, sym: str) -> Tensor:
     """op(x, y) on two operands, one of them a Tensor; a shape clash names both shapes."""
     try:
-        return apply(op, (x, y))
+        return op(x, y)
     except OverflowError:  # only a Python int can be too large for numpy
         raise ValueError(f"an int operand of {sym} is past the float range") from None
     except ValueError as e:
@@ -150,10 +150,20 @@ class Tensor(ElementwiseMethods, Node):
     @classmethod
     def _from_data(cls, data: Any, op: Any = None, args: tuple = (),
                    parents: tuple = ()) -> Tensor:
-        """A node around an op's result: tracked when `op` is given, else a constant."""
+        """A node around an op's result: tracked when `op` is given, else a constant.
+
+        Node._fill written out, as value.py's `_made` is: every op makes one of these, and
+        the call saved is 4% of recording a sigmoid."""
         t = _new(cls)
-        t._fill(data if type(data) is np.ndarray else np.asarray(data), op is not None, "", op,
-                args, parents)
+        t._data = data if type(data) is np.ndarray else np.asarray(data)
+        t.grad = None
+        t.requires_grad = op is not None
+        t.label = ""
+        t._op = op
+        t._args = args
+        t._parents = parents
+        t._where = None
+        t._seq = next(_counter)
         t._retain = False
         return t
 
@@ -319,28 +329,26 @@ class Tensor(ElementwiseMethods, Node):
         return self.data >= np.asarray(other)
 
     # ---- elementwise functions ----
-    # Straight to `apply`: self is a node, so the primitive's scan of its arguments for one
-    # (0.4 µs, a fifth of a sigmoid on a mini-batch) would find nothing new.
 
     def exp(self) -> Tensor:
         """eˣ elementwise."""
-        return apply(rules.exp, (self,))
+        return rules.exp(self)
 
     def log(self) -> Tensor:
         """ln x elementwise (ValueError on negative entries, -inf at zero)."""
-        return apply(rules.log, (self,))
+        return rules.log(self)
 
     def tanh(self) -> Tensor:
         """tanh elementwise."""
-        return apply(rules.tanh, (self,))
+        return rules.tanh(self)
 
     def sigmoid(self) -> Tensor:
         """σ(x) = 1 / (1 + e⁻ˣ) elementwise, stable at any magnitude."""
-        return apply(rules.sigmoid, (self,))
+        return rules.sigmoid(self)
 
     def relu(self) -> Tensor:
         """max(x, 0) elementwise."""
-        return apply(rules.relu, (self,))
+        return rules.relu(self)
 
     def softplus(self) -> Tensor:
         """ln(1 + eˣ) elementwise, finite and exact at any magnitude."""
@@ -365,7 +373,7 @@ class Tensor(ElementwiseMethods, Node):
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Σ over axis (all axes when None)."""
-        return apply(rules.sum_, (self, _axis(axis, self.ndim), keepdims))
+        return rules.sum_(self, _axis(axis, self.ndim), keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """The average over axis (all axes when None)."""
@@ -415,7 +423,7 @@ class Tensor(ElementwiseMethods, Node):
     @property
     def T(self) -> Tensor:
         """The axes reversed (the matrix transpose for 2-D)."""
-        return apply(rules.transpose, (self, None))  # once per layer: straight to apply
+        return rules.transpose(self, None)
 
     def transpose(self, *axes: int) -> Tensor:
         """Axes permuted; with no arguments, reversed."""
@@ -459,6 +467,9 @@ class Tensor(ElementwiseMethods, Node):
         """
         if not self.requires_grad:
             raise RuntimeError(_NO_GRAD_ROOT)
+        if grad is None and not create_graph and not self._data.ndim:  # a loss
+            backward_pass(self, _ONE[self._data.dtype], retain_graph=bool(retain_graph))
+            return
         seed = self._seed(grad)
         if create_graph:
             seed = seed if isinstance(seed, Tensor) else Tensor._from_data(seed.copy())
@@ -470,7 +481,7 @@ class Tensor(ElementwiseMethods, Node):
     def _seed(self, grad: Any) -> Any:
         if grad is None:
             data = self._data
-            if not data.ndim:  # a loss: the seed every training step uses
+            if not data.ndim:
                 return _ONE[data.dtype]
             if data.size != 1:
                 raise RuntimeError(f"backward of a tensor of shape {self.shape} needs grad= "
