@@ -482,7 +482,11 @@ def _backward_tensors(root: Node, seed: Any, frees: bool) -> None:
         _reach(root, order, kept)
         check_versions(order)
         root.grad = seed
-        _quietly_walk(order, _walk_plain, order, frees, kept)
+        if len(order) < _FEW:
+            _walk_plain(order, frees, kept)
+        else:
+            with _collector_paused:
+                _walk_plain(order, frees, kept)
     except BaseException:
         for node in order:
             node.grad = kept.get(node)
@@ -509,36 +513,42 @@ def _reach(root: Node, order: list[Node], kept: dict[Node, Any]) -> None:
 
 
 def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
-    """`_walk` for Tensors whose `.grad` slots gather this pass's gradients."""
-    seen: set[int] = set()
-    for node in order:
-        g = node.grad
-        if g is _REACHED:  # no gradient reached it
-            node.grad = kept.get(node)
-            continue
-        op = node._op
-        if op is None or node._retain:
-            node.grad = settled(node, g, kept.get(node), seen)
-            if op is None:
+    """`_walk` for Tensors whose `.grad` slots gather this pass's gradients, with numpy's
+    warnings off (`silently` written out: two calls less a pass)."""
+    token = None if _np_errors.get() is _SILENT else _np_errors.set(_SILENT)
+    try:
+        seen: set[int] = set()
+        for node in order:
+            g = node.grad
+            if g is _REACHED:  # no gradient reached it
+                node.grad = kept.get(node)
                 continue
-        else:
-            node.grad = None
-        args = node._args
-        if args is None:
-            _freed(node)
-        if op.wants_needs:
-            grads = op.vjp(g, node._data, *args, needs=_needs(node._parents))
-        else:
-            grads = op.vjp(g, node._data, *args)
-        for p, gp in zip(node._parents, grads):
-            if p is None or gp is None:
-                continue
-            if gp.__class__ is not _ARRAY or gp.shape != p._data.shape:
-                gp = _shape_like(gp, p, node)
-            before = p.grad
-            p.grad = gp if before is _REACHED else before + gp
-        if frees:
-            node._args = None
+            op = node._op
+            if op is None or node._retain:
+                node.grad = settled(node, g, kept.get(node), seen)
+                if op is None:
+                    continue
+            else:
+                node.grad = None
+            args = node._args
+            if args is None:
+                _freed(node)
+            if op.wants_needs:
+                grads = op.vjp(g, node._data, *args, needs=_needs(node._parents))
+            else:
+                grads = op.vjp(g, node._data, *args)
+            for p, gp in zip(node._parents, grads):
+                if p is None or gp is None:
+                    continue
+                if gp.__class__ is not _ARRAY or gp.shape != p._data.shape:
+                    gp = _shape_like(gp, p, node)
+                before = p.grad
+                p.grad = gp if before is _REACHED else before + gp
+            if frees:
+                node._args = None
+    finally:
+        if token is not None:
+            _np_errors.reset(token)
 
 
 def settled(node: Node, g: Any, old: Any, seen: set[int]) -> Any:
