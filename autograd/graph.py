@@ -477,25 +477,28 @@ _ARRAY = np.ndarray  # read once an edge: a global, not np's attribute
 def _backward_tensors(root: Node, seed: Any, frees: bool) -> None:
     """backward_pass's plain case for a graph of Tensors."""
     order: list[Node] = []
+    leaves: list[Node] = []
     kept: dict[Node, Any] = {}
     try:
-        _reach(root, order, kept)
+        _reach(root, order, leaves, kept)
         check_versions(order)
         root.grad = seed
         if len(order) < _FEW:
-            _walk_plain(order, frees, kept)
+            _walk_plain(order, leaves, frees, kept)
         else:
             with _collector_paused:
-                _walk_plain(order, frees, kept)
+                _walk_plain(order, leaves, frees, kept)
     except BaseException:
-        for node in order:
+        for node in order + leaves:
             node.grad = kept.get(node)
         raise
 
 
-def _reach(root: Node, order: list[Node], kept: dict[Node, Any]) -> None:
-    """toposort's order into `order`, each node marked _REACHED in `.grad` on the way and its
-    old gradient, if any, put in `kept` (filled in place for a caller whose search fails)."""
+def _reach(root: Node, order: list[Node], leaves: list[Node], kept: dict[Node, Any]) -> None:
+    """toposort's order of the nodes made by ops into `order`, and the leaves into `leaves`
+    (they need no place in the order: nothing runs after them), each node marked _REACHED in
+    `.grad` on the way and its old gradient, if any, put in `kept` (all filled in place for a
+    caller whose search fails)."""
     stack = [root]
     while stack:
         node = stack.pop()
@@ -507,14 +510,18 @@ def _reach(root: Node, order: list[Node], kept: dict[Node, Any]) -> None:
         if old is not None:
             kept[node] = old
         node.grad = _REACHED
-        order.append(node)
-        stack.extend(node._parents)
+        if node._op is None:
+            leaves.append(node)
+        else:
+            order.append(node)
+            stack.extend(node._parents)
     order.sort(key=_creation, reverse=True)
 
 
-def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
-    """`_walk` for Tensors whose `.grad` slots gather this pass's gradients, with numpy's
-    warnings off (`silently` written out: two calls less a pass)."""
+def _walk_plain(order: list[Node], leaves: list[Node], frees: bool,
+                kept: dict[Node, Any]) -> None:
+    """`_walk` for Tensors whose `.grad` slots gather this pass's gradients, the leaves'
+    settled last, with numpy's warnings off (`silently` written out: two calls less a pass)."""
     token = None if _np_errors.get() is _SILENT else _np_errors.set(_SILENT)
     try:
         seen: set[int] = set()
@@ -524,12 +531,7 @@ def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
                 node.grad = kept.get(node)
                 continue
             op = node._op
-            if op is None or node._retain:
-                node.grad = settled(node, g, kept.get(node), seen)
-                if op is None:
-                    continue
-            else:
-                node.grad = None
+            node.grad = settled(node, g, kept.get(node), seen) if node._retain else None
             args = node._args
             if args is None:
                 _freed(node)
@@ -546,6 +548,9 @@ def _walk_plain(order: list[Node], frees: bool, kept: dict[Node, Any]) -> None:
                 p.grad = gp if before is _REACHED else before + gp
             if frees:
                 node._args = None
+        for leaf in leaves:
+            g = leaf.grad
+            leaf.grad = kept.get(leaf) if g is _REACHED else settled(leaf, g, kept.get(leaf), seen)
     finally:
         if token is not None:
             _np_errors.reset(token)
