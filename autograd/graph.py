@@ -465,10 +465,10 @@ def _walk(order: list[Node], seed: Any, run: _Run) -> None:
 # node's gradient in its own `.grad` slot, as the Value path below does, instead of a set for
 # the search and a dict of pending gradients: the search marks every node it reaches with
 # _REACHED, setting aside the gradients already there (leaves that accumulate, nodes that
-# retain theirs); the walk sums into the slots, hands each node's gradient to its rule, and
-# settles leaves as it passes them. If anything raises, every slot gets its old gradient
-# back, so a refused backward writes nothing. tests/engine/test_driver.py runs it against
-# `_walk`.
+# retain theirs); the walk sums into the slots and hands each op node's gradient to its rule,
+# newest first, then settles the leaves, which need no place in the order. If anything raises,
+# every slot gets its old gradient back, so a refused backward writes nothing.
+# tests/engine/test_driver.py runs it against `_walk`.
 
 _REACHED = ("reached by this backward pass, no gradient yet",)
 _ARRAY = np.ndarray  # read once an edge: a global, not np's attribute

@@ -273,3 +273,20 @@ def test_the_cycle_collector_pauses_for_a_large_backward_pass_only(kind):
         out.backward()
         assert gc.isenabled()
     assert seen == [True, False]
+
+
+def test_numpy_1_error_state_goes_through_the_same_three_calls():
+    """numpy 1.x keeps its error state behind seterr: `_Seterr` gives it a context variable's
+    get, set and reset, so silently, overflow_raises and a replay need no branch for it."""
+    errors = engine._Seterr()
+    before = np.geterr()
+    token = errors.set({"all": "ignore", "over": "raise"})
+    try:
+        assert errors.get() == {"divide": "ignore", "over": "raise", "under": "ignore",
+                                "invalid": "ignore"}
+        assert errors.get() is not errors.get()  # never the silent state itself: always set
+        with pytest.raises(FloatingPointError):
+            np.exp(np.array([1000.0]))
+    finally:
+        errors.reset(token)
+    assert np.geterr() == before
