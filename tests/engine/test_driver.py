@@ -125,6 +125,26 @@ def test_the_tensor_fast_path_adds_into_leaves_and_retained_nodes():
     assert loss.grad is None and h._op is not None
 
 
+def test_a_tensor_no_gradient_reaches_keeps_its_gradient():
+    @autograd.primitive
+    def first(x, y):
+        return x * 1.0
+
+    @first.defvjp
+    def first_vjp(g, out, x, y):
+        return g, None  # y takes no gradient
+
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    h = b * 2.0
+    h.retain_grad()
+    b.grad, h.grad = np.array([7.0, 7.0]), np.array([0.5, 0.5])
+    first(a, h).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [7.0, 7.0])
+    np.testing.assert_array_equal(h.grad, [0.5, 0.5])
+
+
 def test_a_loss_seed_is_shared_but_never_handed_out():
     w = Tensor(2.0, requires_grad=True)  # the root is the leaf: its gradient is the seed
     w.backward()
