@@ -616,8 +616,13 @@ def _deposit(tape: Tape, k: int, g: str, copy: bool, cast: bool, reset: set[int]
         reset.discard(k)
         return [f"    {holder}.grad = {g}.copy()" if copy else f"    {holder}.grad = {g}"]
     first = "g.copy()" if copy else "g"
+    # numpy adds two 0-d arrays into a scalar: wrapped back, as eager's settled does
+    total = "prev + g"
+    if not tape.meta[k][0]:
+        names["_asarray"] = np.asarray
+        total = "_asarray(prev + g)"
     return [f"    g = {g}", f"    prev = {holder}.grad",
-            f"    {holder}.grad = {first} if prev is None else prev + g"]
+            f"    {holder}.grad = {first} if prev is None else {total}"]
 
 
 def _reduced_expr(expr: str, fit: Any) -> str:

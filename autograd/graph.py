@@ -568,7 +568,9 @@ def settled(node: Node, g: Any, old: Any, seen: set[int]) -> Any:
     if type(g) is not np.ndarray or g.dtype != node._data.dtype:
         g = np.asarray(g).astype(node._data.dtype)  # a new array, which nothing else holds
     if old is not None:
-        return old + g
+        total = old + g
+        # numpy gives the sum of two 0-d arrays as a scalar: a gradient stays an array
+        return np.asarray(total) if isinstance(total, np.generic) else total
     base = g
     while base.base is not None:
         base = base.base

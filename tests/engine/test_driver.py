@@ -310,3 +310,38 @@ def test_numpy_1_error_state_goes_through_the_same_three_calls():
     finally:
         errors.reset(token)
     assert np.geterr() == before
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_0d_leaf_keeps_an_array_gradient_when_gradients_accumulate(create_graph):
+    """numpy adds two 0-d arrays into a numpy scalar; a gradient added to an old one stays a
+    0-d array, on the fast path and the general one (a second backward, then a plain one)."""
+    w = Tensor(np.array(2.0), requires_grad=True)
+    (w * w).backward(create_graph=create_graph)
+    (w * w * w).backward()
+    g = w.grad.data if isinstance(w.grad, Tensor) else w.grad
+    assert isinstance(g, np.ndarray) and g.shape == () and g.flags.writeable
+    assert float(g) == 4.0 + 12.0
+    for general in (False, True):  # the second pass on the fast path, then the general loop
+        u = Tensor(np.array(3.0), requires_grad=True)
+        loss = u * u
+        loss.backward(retain_graph=True)
+        if general:
+            with autograd.detect_anomaly():
+                loss.backward()
+        else:
+            loss.backward()
+        assert type(u.grad) is np.ndarray and u.grad.shape == () and float(u.grad) == 12.0
+
+
+def test_a_compiled_step_keeps_a_0d_gradient_an_array_when_it_accumulates():
+    """The replay adds to an old gradient as eager does: a 0-d array, not a numpy scalar."""
+    w = Tensor(np.array(2.0), requires_grad=True)
+
+    def fn(x):
+        (w * x).backward()  # no reset: the gradient accumulates over calls
+
+    comp = autograd.compile(fn, strict=True)
+    for k in range(1, 6):
+        comp(np.array(3.0))
+        assert type(w.grad) is np.ndarray and w.grad.shape == () and float(w.grad) == 3.0 * k
