@@ -19,8 +19,7 @@ from autograd import primitive
 
 def rows(a: Any) -> int:
     """m, the number of examples: the rows of a batch, 1 for a single example of shape (k,)."""
-    shape = a.shape
-    return shape[0] if len(shape) >= 2 else 1
+    return len(a) if a.ndim >= 2 else 1
 
 
 @primitive
@@ -70,5 +69,6 @@ def quadratic_cost_vjp(g, out, a, y, needs=(True, True)):
     """∂J = (g·(a − y)/m, −g·(a − y)/m)"""
     if type(g) is np.ndarray and not g.ndim:
         g = g[()]  # the seed of backward: a numpy scalar computes the same, 0.5 µs sooner
-    ga = (a - y) * (g / rows(a))
+    ga = a - y
+    ga *= g / rows(a)  # in place on the fresh difference (Tensors have no *=: a new node)
     return ga, (-ga if needs[1] else None)
