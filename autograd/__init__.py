@@ -9,7 +9,7 @@ functions and nest to any order.
 import sys
 
 from autograd import check, draw
-from autograd.compile import CompileError, CompileWarning, compile
+from autograd.compile import CompileError, CompileWarning, compile, recheck_compiled
 from autograd.draw.trace import trace
 from autograd.factories import (
     arange,
@@ -81,6 +81,7 @@ __all__ = [
     "rand_like",
     "randn",
     "randn_like",
+    "recheck_compiled",
     "silently",
     "trace",
     "value_and_grad",

@@ -31,7 +31,11 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 - Python values fn reads from elsewhere (globals, closure variables, tensors that do not
   require grad) are frozen at capture; arrays among them are held by reference. Such a
   tensor that comes to require grad (a layer unfrozen) is a parameter, and one given another
-  array (`t.data = ...`, a target network copied anew): either is captured anew.
+  array (`t.data = ...`, a target network copied anew): either is captured anew. After
+  changing such a value, call `recheck_compiled()`: each replayed signature's next call is
+  checked against eager and captured anew if they disagree. nn's `Module.train()` and
+  `eval()` call it, so a model switched between training and evaluation (Dropout) is never
+  replayed in the mode it was captured in.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
   (`p.grad = None`, `optimizer.zero_grad()`); calls leave the same `.grad` values as eager.
 - A replayed call returns fn's result as constant Tensors (no graph): fn's own backward
@@ -52,7 +56,9 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -91,6 +97,17 @@ def compile(fn: Callable[..., Any], *, strict: bool = False) -> Compiled:
     return Compiled(fn, strict)
 
 
+def recheck_compiled() -> None:
+    """Say that Python values compiled functions froze at capture may have changed (a flag, a
+    module switched between training and evaluation): the next call of every replayed
+    signature runs the replay and fn side by side, and where they disagree fn is captured
+    anew. nn's `Module.train` and `eval` call it when a mode changes."""
+    with _every_lock:
+        alive = list(_every_compiled)
+    for compiled in alive:
+        compiled._recheck()
+
+
 class Compiled:
     """The callable `compile` returns; `.eager_reason` says why it runs eagerly, if it does."""
 
@@ -102,6 +119,8 @@ class Compiled:
         self._hot: Any = None  # the replay of the signature called last, if it has one
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
+        with _every_lock:
+            _every_compiled.add(self)
 
     def __call__(self, *args: Any) -> Any:
         hot = self._hot
@@ -141,6 +160,8 @@ class Compiled:
             return self._capture_into(entry, args)
         if state == "verify":
             return self._verify(entry, args)
+        if state == "recheck":
+            return self._verify(entry, args, anew=True)
         return self._eager(args)
 
     @property
@@ -176,8 +197,16 @@ class Compiled:
         entry[:] = ["verify", tape]
         return result
 
-    def _verify(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
-        """Replay and eager side by side: the recordings, outputs and gradients must agree."""
+    def _recheck(self) -> None:
+        self._hot = None  # before the states: a call now in the hot path finds no replay
+        for entry in list(self._entries.values()):
+            if entry[0] == "ready":
+                entry[0] = "recheck"
+
+    def _verify(self, entry: list[Any], args: tuple[Any, ...], anew: bool = False) -> Any:
+        """Replay and eager side by side: the recordings, outputs and gradients must agree.
+        Where they do not, fn runs eagerly from then on; or, `anew` (Python state it froze
+        changed), is captured again from the next call."""
         tape = entry[1]
         loose = any(args[i] is not a for i, a in tape.pins)  # other Tensors than recorded
         replay = tape.loose if loose else tape.replay
@@ -197,6 +226,9 @@ class Compiled:
         if cap is None:  # another thread was capturing: check on the next call
             return result
         why = why or _disagreement(tape, cap, replayed, replay_grads, targets)
+        if why is not None and anew and cap.problem is None:
+            entry[:] = ["capture", None]  # this call ran eagerly: its result stands
+            return result
         if why is not None:
             entry[:] = ["eager", None]
             self._give_up(why)
@@ -225,6 +257,11 @@ class Compiled:
         if self.eager_reason is None:
             self.eager_reason = why
             warnings.warn(message, CompileWarning, stacklevel=stacklevel)
+
+
+# Every compiled function alive, for recheck_compiled (held weakly: compiling makes no leak).
+_every_compiled: weakref.WeakSet[Compiled] = weakref.WeakSet()
+_every_lock = threading.Lock()  # a WeakSet copied while another thread adds would raise
 
 
 # ---- arguments -----------------------------------------------------------------------------

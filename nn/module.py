@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Tensor, Value, changed_in_place
+from autograd import Tensor, Value, changed_in_place, recheck_compiled
 from autograd.files import write_file
 from nn._npz import read_npz
 
@@ -66,8 +66,13 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Put this module and its sub-modules in training mode (or evaluation, mode=False)."""
+        mode = bool(mode)
+        changed = False
         for m in self.modules():
-            m.training = bool(mode)
+            changed = changed or m.training is not mode
+            m.training = mode
+        if changed:  # a compiled step froze the old mode: its next call is checked again
+            recheck_compiled()
         return self
 
     def eval(self) -> Module:

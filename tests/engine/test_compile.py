@@ -643,3 +643,54 @@ def test_a_rule_given_anew_is_the_one_the_replay_runs(monkeypatch):
         _quiet(comp, x)
         np.testing.assert_allclose(w.grad, 2.0 * s * (1 - s) * x, rtol=1e-15)
     assert comp.tapes == 1
+
+
+# ---- Python state frozen at capture, and recheck_compiled ------------------------------------
+
+def test_a_flag_changed_after_capture_is_replayed_only_after_recheck_compiled_says_so():
+    """Python values fn reads are frozen at capture (documented); recheck_compiled makes the
+    next call compare the replay with eager, and a disagreement captures the new branch."""
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    flags = {"double": False}
+
+    def fn(x):
+        w.grad = None
+        y = w * x
+        if flags["double"]:
+            y = y * 2.0
+        y.sum().backward()
+
+    comp = compile(fn, strict=True)
+    x = np.array([1.0, 2.0, 3.0])
+    for _ in range(4):
+        _quiet(comp, x)
+    np.testing.assert_array_equal(w.grad, x)
+    flags["double"] = True
+    _quiet(comp, x)
+    np.testing.assert_array_equal(w.grad, x)  # frozen, as the rules say
+    autograd.recheck_compiled()
+    for _ in range(5):  # checked against eager (which wins), captured anew, checked, replayed
+        _quiet(comp, x)
+        np.testing.assert_array_equal(w.grad, 2.0 * x)
+    assert comp.tapes == 1 and comp._hot is not None
+
+
+def test_recheck_compiled_keeps_a_replay_that_still_agrees_and_holds_no_compiled_function():
+    import gc
+    import weakref
+
+    ps = _params()
+    comp = compile(_net_step(ps), strict=True)
+    (x, y), = _batches(1)
+    for _ in range(4):
+        _quiet(comp, x, y)
+    hot = comp._hot
+    autograd.recheck_compiled()
+    assert comp._hot is None
+    _quiet(comp, x, y)  # the check: replay and eager agree
+    _quiet(comp, x, y)
+    assert comp._hot is hot and comp.tapes == 1
+    gone = weakref.ref(comp)
+    del comp
+    gc.collect()
+    assert gone() is None

@@ -187,3 +187,65 @@ def test_freezing_and_unfreezing_on_the_general_path():
 
     fast = _twins(_mlp(), lambda m: Adam(m.parameters(), lr=0.01), steps=40, between=between)
     assert fast._general.tapes == 2 and fast._general.eager_reason is None
+
+
+def test_a_step_compiled_in_evaluation_mode_is_not_replayed_in_training_mode():
+    """Dropout is the identity in evaluation mode: a step captured then has no mask. After
+    model.train(), the step must not replay that: each call draws a new mask (eagerly)."""
+    import warnings
+
+    from autograd import CompileWarning, compile
+    from nn import Sequential, mse_loss
+    from nn.conv import Dropout
+    from nn.layers import Linear
+
+    model = Sequential(Linear(4, 3, seed=0), Dropout(0.5, seed=1))
+    x, y = np.ones((2, 4)), np.zeros((2, 3))
+    weight = model.parameters()[0]
+
+    def step(x, y):
+        weight.grad = None
+        mse_loss(model(x), y).backward()
+
+    comp = compile(step)
+    model.eval()
+    for _ in range(4):
+        comp(x, y)
+    still = weight.grad.copy()
+    model.train()
+    grads = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(4):
+            comp(x, y)
+            grads.append(weight.grad.copy())
+    assert any(not np.array_equal(g, still) for g in grads)
+    assert len({g.tobytes() for g in grads}) > 1  # a new mask each call
+    assert [w.category for w in caught] == [CompileWarning]
+    assert "random numbers" in str(caught[0].message)
+
+
+def test_train_and_eval_recheck_only_when_a_mode_changes():
+    from autograd import compile
+    from nn import MLP, mse_loss
+
+    model = MLP([4, 3, 2], seed=0)
+    ps = list(model.parameters())
+    x, y = np.ones((2, 4)), np.zeros((2, 2))
+
+    def step(x, y):
+        for p in ps:
+            p.grad = None
+        mse_loss(model(x), y).backward()
+
+    comp = compile(step, strict=True)
+    for _ in range(4):
+        comp(x, y)
+    hot = comp._hot
+    model.train()  # already training: nothing to check again
+    assert comp._hot is hot
+    model.eval()
+    assert comp._hot is None
+    for _ in range(2):  # checked against eager, then replayed: an MLP has no mode of its own
+        comp(x, y)
+    assert comp._hot is hot and comp.tapes == 1
