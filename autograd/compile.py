@@ -200,7 +200,7 @@ class Compiled:
     def _recheck(self) -> None:
         self._hot = None  # before the states: a call now in the hot path finds no replay
         for entry in list(self._entries.values()):
-            if entry[0] == "ready":
+            if entry[0] in ("ready", "verify"):  # a tape captured before the change
                 entry[0] = "recheck"
 
     def _verify(self, entry: list[Any], args: tuple[Any, ...], anew: bool = False) -> Any:

@@ -694,3 +694,24 @@ def test_recheck_compiled_keeps_a_replay_that_still_agrees_and_holds_no_compiled
     del comp
     gc.collect()
     assert gone() is None
+
+
+def test_a_flag_changed_between_capture_and_its_check_is_captured_anew_not_given_up():
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    flags = {"double": False}
+
+    def fn(x):
+        w.grad = None
+        y = w * x
+        (y * 2.0 if flags["double"] else y).sum().backward()
+
+    comp = compile(fn, strict=True)
+    x = np.array([1.0, 2.0, 3.0])
+    _quiet(comp, x)
+    _quiet(comp, x)  # recorded: the check comes next
+    flags["double"] = True
+    autograd.recheck_compiled()
+    for _ in range(5):
+        _quiet(comp, x)  # strict: a disagreement here would have raised CompileError
+        np.testing.assert_array_equal(w.grad, 2.0 * x)
+    assert comp.tapes == 1 and comp.eager_reason is None
