@@ -33,9 +33,10 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
   tensor that comes to require grad (a layer unfrozen) is a parameter, and one given another
   array (`t.data = ...`, a target network copied anew): either is captured anew. After
   changing such a value, call `recheck_compiled()`: each replayed signature's next call is
-  checked against eager and captured anew if they disagree. nn's `Module.train()` and
-  `eval()` call it, so a model switched between training and evaluation (Dropout) is never
-  replayed in the mode it was captured in.
+  checked against eager and captured anew if they disagree (that call costs about two
+  eager ones). nn's `Module.train()` and `eval()` call it when the mode of a module that
+  reads it changes (Dropout, or a module of yours), so such a model switched between
+  training and evaluation is never replayed in the mode it was captured in.
 - fn may call `backward()` (seeded with 1 on a one-entry tensor) and reset gradients
   (`p.grad = None`, `optimizer.zero_grad()`); calls leave the same `.grad` values as eager.
 - A replayed call returns fn's result as constant Tensors (no graph): fn's own backward
@@ -55,6 +56,7 @@ The rules, as tinygrad's TinyJit and `torch.compile` state theirs:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import threading
 import warnings
@@ -101,7 +103,8 @@ def recheck_compiled() -> None:
     """Say that Python values compiled functions froze at capture may have changed (a flag, a
     module switched between training and evaluation): the next call of every replayed
     signature runs the replay and fn side by side, and where they disagree fn is captured
-    anew. nn's `Module.train` and `eval` call it when a mode changes."""
+    anew. That next call costs about two eager ones. nn's `Module.train` and `eval` call it
+    when the mode of a module with `mode_dependent` set changes."""
     with _every_lock:
         alive = list(_every_compiled)
     for compiled in alive:
@@ -117,6 +120,9 @@ class Compiled:
         self.eager_reason: str | None = None
         self._entries: dict[tuple[Any, ...], list[Any]] = {}
         self._hot: Any = None  # the replay of the signature called last, if it has one
+        # Changed by each recheck_compiled: a call that began before one trusts no tape it
+        # replayed, captured or checked meanwhile (it may have read the old Python state).
+        self._rechecks = 0
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
         with _every_lock:
@@ -131,6 +137,7 @@ class Compiled:
                 return _build(hot.outputs, hot(*args))
             except (_OtherSignature, _TapeStale):
                 self._hot = None
+        epoch = self._rechecks  # read before any entry's state
         key = _signature(args)
         if key is None:  # an ndarray subclass (a memmap): taken as the plain ndarray it views
             args = tuple([_base_ndarray(a) for a in args])
@@ -149,19 +156,21 @@ class Compiled:
             try:
                 values = tape.replay(*args)
                 self._hot = tape.replay
+                if self._rechecks != epoch:  # set, then checked: _recheck clears it after
+                    self._hot = None        # changing the count
                 return _results(tape, values)
             except _OtherSignature:  # other Tensors than those recorded: checked once
                 entry[0] = "verify"
-                return self._verify(entry, args)
+                return self._verify(entry, args, epoch)
             except _TapeStale:
                 entry[0] = "capture"
-                return self._capture_into(entry, args)
+                return self._capture_into(entry, args, epoch)
         if state == "capture":
-            return self._capture_into(entry, args)
+            return self._capture_into(entry, args, epoch)
         if state == "verify":
-            return self._verify(entry, args)
+            return self._verify(entry, args, epoch)
         if state == "recheck":
-            return self._verify(entry, args, anew=True)
+            return self._verify(entry, args, epoch, anew=True)
         return self._eager(args)
 
     @property
@@ -174,7 +183,13 @@ class Compiled:
     def _eager(self, args: tuple[Any, ...]) -> Any:
         return self.fn(*_as_tensors(args))
 
-    def _capture_into(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
+    def _settle(self, entry: list[Any], state: str, epoch: int) -> None:
+        """entry's new state, or "recheck" if recheck_compiled ran since the call began."""
+        entry[0] = state
+        if self._rechecks != epoch:  # set, then checked: _recheck marks after counting
+            entry[0] = "recheck"
+
+    def _capture_into(self, entry: list[Any], args: tuple[Any, ...], epoch: int) -> Any:
         result, cap = _record(self.fn, args)
         if cap is None:  # another thread was capturing: try again on the next call
             return result
@@ -194,16 +209,19 @@ class Compiled:
             entry[0] = "eager"
             self._give_up(str(e))
             return result
-        entry[:] = ["verify", tape]
+        entry[1] = tape
+        self._settle(entry, "verify", epoch)
         return result
 
     def _recheck(self) -> None:
+        self._rechecks = next(_recheck_clock)  # first: see _settle and the ready branch
         self._hot = None  # before the states: a call now in the hot path finds no replay
         for entry in list(self._entries.values()):
             if entry[0] in ("ready", "verify"):  # a tape captured before the change
                 entry[0] = "recheck"
 
-    def _verify(self, entry: list[Any], args: tuple[Any, ...], anew: bool = False) -> Any:
+    def _verify(self, entry: list[Any], args: tuple[Any, ...], epoch: int,
+                anew: bool = False) -> Any:
         """Replay and eager side by side: the recordings, outputs and gradients must agree.
         Where they do not, fn runs eagerly from then on; or, `anew` (Python state it froze
         changed), is captured again from the next call."""
@@ -216,7 +234,9 @@ class Compiled:
             replayed = replay(*args)
             why = None
         except _TapeStale:  # changed since capture, as a ready tape may: captured anew
-            return self._capture_again(entry, args)
+            if anew:  # nothing to compare with: the state it froze changed too
+                return self._capture_into(entry, args, epoch)
+            return self._capture_again(entry, args, epoch)
         except Exception as e:  # a replay that cannot run is a replay that cannot be trusted
             replayed, why = None, f"the replay failed ({type(e).__name__}: {e})"
         replay_grads = [p.grad for p in targets]
@@ -235,15 +255,15 @@ class Compiled:
             return result
         if loose:
             tape.replay, tape.pins = replay, []
-        entry[0] = "ready"
+        self._settle(entry, "ready", epoch)
         return result
 
-    def _capture_again(self, entry: list[Any], args: tuple[Any, ...]) -> Any:
+    def _capture_again(self, entry: list[Any], args: tuple[Any, ...], epoch: int) -> Any:
         """A tape stale before its check, captured anew from this call; unless this call
         recorded other constants (a frozen tensor given a new array on every call), which it
         would do again on the next: then fn runs eagerly."""
         old = entry[1]
-        result = self._capture_into(entry, args)
+        result = self._capture_into(entry, args, epoch)
         why = _same_recording(old, entry[1]) if entry[0] == "verify" else None
         if why is not None:
             entry[:] = ["eager", None]
@@ -261,7 +281,10 @@ class Compiled:
 
 # Every compiled function alive, for recheck_compiled (held weakly: compiling makes no leak).
 _every_compiled: weakref.WeakSet[Compiled] = weakref.WeakSet()
-_every_lock = threading.Lock()  # a WeakSet copied while another thread adds would raise
+# A WeakSet copied while another thread adds would raise. Reentrant: a finalizer that the
+# collector runs inside the lock may switch a module's mode.
+_every_lock = threading.RLock()
+_recheck_clock = itertools.count(1)  # each recheck a new number, whichever thread runs it
 
 
 # ---- arguments -----------------------------------------------------------------------------

@@ -57,6 +57,8 @@ class Conv2d(Module):
     unless the scheme draws them N(0, 1).
     """
 
+    mode_dependent = False  # never reads `training`
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, *,
                  init: str = "he", seed: int | None = None,
@@ -98,6 +100,8 @@ def _short(pair: tuple[int, int]) -> Any:
 class _Pool(Module):
     """A pooling layer: a kernel_size window moving by stride (default: the window)."""
 
+    mode_dependent = False  # never reads `training`
+
     _op: Any = None
 
     def __init__(self, kernel_size: int | tuple[int, int],
@@ -134,6 +138,8 @@ class AvgPool2d(_Pool):
 class Flatten(Module):
     """(N, d₁, d₂, …) → (N, d₁·d₂·…): images into the rows a Linear layer takes."""
 
+    mode_dependent = False  # never reads `training`
+
     def __call__(self, x: Any) -> Any:
         x = _input(self, x)
         if x.ndim < 2:
@@ -147,6 +153,8 @@ class Flatten(Module):
 
 class Unflatten(Module):
     """(N, d) → (N, *shape): rows of pixels (MNIST's 784) back into images (1, 28, 28)."""
+
+    mode_dependent = False  # never reads `training`
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(int(d) for d in shape)

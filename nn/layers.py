@@ -24,6 +24,8 @@ from nn.primitives import linear
 class Activation(Module):
     """An elementwise function with no parameters; subclasses name themselves in the registry."""
 
+    mode_dependent = False  # never reads `training`
+
     name = ""
     fn: Callable[[Any], Any] = staticmethod(lambda x: x)
 
@@ -83,6 +85,8 @@ def activation(name: str | None) -> Activation:
 
 class Linear(Module):
     """z = x Wᵀ + b with W of shape (out, in) and b of shape (out,), as in the document."""
+
+    mode_dependent = False  # never reads `training`
 
     def __init__(self, in_features: int, out_features: int, *, init: str = "normal",
                  seed: int | None = None, rng: np.random.Generator | None = None,
@@ -160,6 +164,8 @@ class MLP(Module):
     weighted inputs as they are (logits for cross_entropy). `layers` are the Linear layers.
     """
 
+    mode_dependent = False  # never reads `training`
+
     def __init__(self, sizes: Sequence[int], activation: str = "sigmoid",
                  output_activation: str | None = HIDDEN, *, init: str = "normal",
                  seed: int | None = None, rng: np.random.Generator | None = None,
@@ -214,6 +220,8 @@ class MLP(Module):
 
 class Sequential(Module):
     """Modules applied in order: Sequential(Linear(2, 8), Tanh(), Linear(8, 1))."""
+
+    mode_dependent = False  # never reads `training`
 
     def __init__(self, *steps: Module) -> None:
         for i, step in enumerate(steps):

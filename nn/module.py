@@ -37,6 +37,11 @@ class Module:
     """Base class: subclasses set parameters and sub-modules as attributes and define __call__."""
 
     training: bool = True
+    # Whether __call__ computes differently in training and evaluation (Dropout). Switching
+    # such a module's mode makes compiled functions check their next call against eager
+    # (recheck_compiled); nn's layers that never read `training` say False, and a module of
+    # yours keeps the safe default.
+    mode_dependent: bool = True
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs in a stable order; a shared parameter appears once."""
@@ -69,7 +74,7 @@ class Module:
         mode = bool(mode)
         changed = False
         for m in self.modules():
-            changed = changed or m.training is not mode
+            changed = changed or (m.training is not mode and m.mode_dependent)
             m.training = mode
         if changed:  # a compiled step froze the old mode: its next call is checked again
             recheck_compiled()

@@ -49,6 +49,8 @@ def _checked_activation(name: str | None) -> str:
 class Neuron(Module):
     """One unit: a = σ(Σ wᵢxᵢ + b) with weights w (a list of Values) and bias b."""
 
+    mode_dependent = False  # never reads `training`
+
     def __init__(self, nin: int, activation: str | None = "sigmoid", *, init: str = "normal",
                  seed: int | None = None, rng: np.random.Generator | None = None) -> None:
         nin = check_sizes([nin], "Neuron")[0]
@@ -82,6 +84,8 @@ class Neuron(Module):
 
 class Layer(Module):
     """n_out neurons reading the same inputs; returns a list of Values (one Value if n_out = 1)."""
+
+    mode_dependent = False  # never reads `training`
 
     def __init__(self, nin: int, nout: int, activation: str | None = "sigmoid", *,
                  init: str = "normal", seed: int | None = None,
@@ -120,6 +124,8 @@ class Layer(Module):
 
 class ScalarMLP(Module):
     """nn.MLP built from Neurons: same sizes, activations, defaults and initial weights."""
+
+    mode_dependent = False  # never reads `training`
 
     def __init__(self, sizes: Sequence[int], activation: str = "sigmoid",
                  output_activation: str | None = HIDDEN, *, init: str = "normal",

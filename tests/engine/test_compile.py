@@ -715,3 +715,109 @@ def test_a_flag_changed_between_capture_and_its_check_is_captured_anew_not_given
         _quiet(comp, x)  # strict: a disagreement here would have raised CompileError
         np.testing.assert_array_equal(w.grad, 2.0 * x)
     assert comp.tapes == 1 and comp.eager_reason is None
+
+
+def _flagged_step(pause: dict | None = None):
+    """fn doubling its gradient when flags["double"]; with `pause`, a call waits after reading
+    the flag (plain Python: not captured) until the test lets it go on."""
+    import threading
+
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    flags = {"double": False}
+    read, go = threading.Event(), threading.Event()
+
+    def fn(x):
+        w.grad = None
+        y = w * x
+        if flags["double"]:
+            y = y * 2.0
+        if pause is not None and pause.get("on"):
+            read.set()
+            go.wait(10)
+        y.sum().backward()
+
+    return w, flags, fn, read, go
+
+
+@pytest.mark.parametrize("change", ["a frozen tensor copied anew", "a parameter frozen"])
+def test_a_change_the_rules_capture_anew_is_captured_anew_after_a_recheck_too(change):
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    v = Tensor(np.array([1.0, 1.0, 1.0]), requires_grad=change == "a parameter frozen")
+
+    def fn(x):
+        w.grad = v.grad = None
+        ((w * x - v) ** 2).sum().backward()
+
+    comp = compile(fn, strict=True)
+    x = np.array([1.0, 2.0, 3.0])
+    for _ in range(4):
+        _quiet(comp, x)
+    if change == "a parameter frozen":
+        v.requires_grad = False
+    else:
+        v.data = np.array([3.0, 3.0, 3.0])
+    autograd.recheck_compiled()
+    for _ in range(5):  # strict: giving up would raise CompileError
+        _quiet(comp, x)
+        np.testing.assert_array_equal(w.grad, 2 * (w.data * x - v.data) * x)
+    assert comp.tapes == 1
+
+
+@pytest.mark.parametrize("stage", ["capture", "verify"])
+def test_a_recheck_from_another_thread_during_a_capture_or_check_is_not_lost(stage):
+    """The call began with the old flag: what it captured or checked is not trusted."""
+    import threading
+
+    pause: dict = {}
+    w, flags, fn, read, go = _flagged_step(pause)
+    comp = compile(fn, strict=True)
+    x = np.array([1.0, 2.0, 3.0])
+    comp(x)  # warm-up: the next call captures
+    if stage == "verify":
+        comp(x)
+    pause["on"] = True
+    t = threading.Thread(target=comp, args=(x,))
+    t.start()
+    assert read.wait(10)
+    flags["double"] = True
+    autograd.recheck_compiled()
+    pause["on"] = False
+    go.set()
+    t.join(10)
+    for _ in range(5):
+        _quiet(comp, x)
+        np.testing.assert_array_equal(w.grad, 2.0 * x)
+    assert comp.tapes == 1
+
+
+def test_a_recheck_from_another_thread_during_a_replay_leaves_no_hot_replay():
+    import threading
+
+    w, flags, fn, read, go = _flagged_step()
+    comp = compile(fn, strict=True)
+    x = np.array([1.0, 2.0, 3.0])
+    for _ in range(4):
+        comp(x)
+    (entry,) = comp._entries.values()
+    tape, replay = entry[1], entry[1].replay
+    comp._hot = None  # the next call goes through the ready branch, which waits in replay
+
+    def waiting(*args):
+        read.set()
+        go.wait(10)
+        return replay(*args)
+
+    waiting.outputs = replay.outputs
+    tape.replay = waiting
+    t = threading.Thread(target=comp, args=(x,))
+    t.start()
+    assert read.wait(10)
+    flags["double"] = True
+    autograd.recheck_compiled()
+    go.set()
+    t.join(10)
+    assert comp._hot is None
+    tape.replay = replay
+    for _ in range(5):
+        _quiet(comp, x)
+        np.testing.assert_array_equal(w.grad, 2.0 * x)

@@ -225,9 +225,12 @@ def test_a_step_compiled_in_evaluation_mode_is_not_replayed_in_training_mode():
     assert "random numbers" in str(caught[0].message)
 
 
-def test_train_and_eval_recheck_only_when_a_mode_changes():
+def test_train_and_eval_recheck_only_when_a_mode_that_matters_changes():
+    """Switching a model built of layers that never read `training` (an MLP) leaves replays
+    alone; one holding a Dropout, or a module of the user's (which may read it), rechecks."""
     from autograd import compile
-    from nn import MLP, mse_loss
+    from nn import MLP, Module, Sequential, mse_loss
+    from nn.conv import Dropout
 
     model = MLP([4, 3, 2], seed=0)
     ps = list(model.parameters())
@@ -242,10 +245,19 @@ def test_train_and_eval_recheck_only_when_a_mode_changes():
     for _ in range(4):
         comp(x, y)
     hot = comp._hot
-    model.train()  # already training: nothing to check again
-    assert comp._hot is hot
     model.eval()
-    assert comp._hot is None
-    for _ in range(2):  # checked against eager, then replayed: an MLP has no mode of its own
-        comp(x, y)
-    assert comp._hot is hot and comp.tapes == 1
+    model.train()
+    assert comp._hot is hot
+
+    class Mine(Module):
+        def __call__(self, x):
+            return x
+
+    for other in (Sequential(MLP([4, 3], seed=1), Dropout(0.5)), Mine()):
+        other.train()  # already training: nothing to check again
+        assert comp._hot is hot
+        other.eval()
+        assert comp._hot is None
+        for _ in range(2):  # checked against eager, then replayed: the step reads no mode
+            comp(x, y)
+        assert comp._hot is hot and comp.tapes == 1
