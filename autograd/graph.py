@@ -214,18 +214,24 @@ _change_lock = threading.Lock()
 def changed_in_place(nodes: Iterable[Node]) -> None:
     """Count an in-place change of each node's data that `.data` assignment did not see (an
     optimizer writing into the arrays): each gets a new version, stamped with the clock."""
-    with _change_lock:
+    _change_lock.acquire()  # not `with`: a quarter of the call's cost
+    try:
         clock = _latest_change[0] = next(_counter)  # one reading serves the whole batch
         for node in nodes:
             node._change = (getattr(node, "_change", _UNCHANGED)[0] + 1, clock)
+    finally:
+        _change_lock.release()
 
 
 def _bump(node: Node) -> None:
     """`changed_in_place` for one node, written out: the `.data` setters call it on every
     `p.data -= lr * p.grad`, where the extra call and tuple cost 1% of an epoch."""
-    with _change_lock:
+    _change_lock.acquire()
+    try:
         clock = _latest_change[0] = next(_counter)
         node._change = (getattr(node, "_change", _UNCHANGED)[0] + 1, clock)
+    finally:
+        _change_lock.release()
 
 
 def _inputs(node: Node) -> Iterator[tuple[int, Node]]:
@@ -492,7 +498,8 @@ def _backward_tensors(root: Node, seed: Any, frees: bool) -> None:
     kept: dict[Node, Any] = {}
     try:
         _reach(root, order, leaves, kept)
-        check_versions(order)
+        if order and _latest_change[0] >= order[-1]._seq:  # check_versions' first test
+            check_versions(order)
         root.grad = seed
         if len(order) < _FEW:
             _walk_plain(order, leaves, frees, kept)

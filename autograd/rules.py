@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import Node, overflow_raises, silently
+from autograd.graph import _OVERFLOW_RAISES, Node, _np_errors, silently
 from autograd.primitive import primitive
 
 
@@ -316,12 +316,16 @@ def sigmoid(x):
         return e / (1.0 + e)
     if type(x) is not np.ndarray or x.dtype.kind != "f" or not x.ndim:
         return _other_sigmoid(x)
+    # The common case, tried first with no scan of x (this runs twice per layer in training):
+    # where e⁻ˣ does not overflow, 1 / (1 + e⁻ˣ) is accurate to an ulp. `overflow_raises`
+    # written out, one call less.
+    token = _np_errors.set(_OVERFLOW_RAISES)
     try:
-        # The common case, tried first with no scan of x (this runs twice per layer in
-        # training): where e⁻ˣ does not overflow, 1 / (1 + e⁻ˣ) is accurate to an ulp.
-        return overflow_raises(_sigmoid_direct, x)
+        return _sigmoid_direct(x)
     except FloatingPointError:  # some x below −709.78 (float32: −88.72)
         return silently(_sigmoid_stable, x)
+    finally:
+        _np_errors.reset(token)
 
 
 @sigmoid.defvjp

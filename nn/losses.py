@@ -231,10 +231,10 @@ def _pair(a: Any, y: Any, name: str) -> tuple[Tensor, Any]:
         y = _target(y, name)
     elif y.dtype.kind not in "fiub":
         raise TypeError(f"{name}: targets must be numbers, got an array of dtype {y.dtype}")
-    if a.shape != y.shape:
+    if a._data.shape != y.shape:
         raise ValueError(f"{name}: prediction shape {a.shape} and target shape {y.shape} differ "
                          "(targets are never broadcast; reshape one of them)")
-    if a.size == 0:
+    if not a._data.size:
         raise ValueError(f"{name}: predictions of shape {a.shape} hold no entries: nothing to "
                          "average over")
     return a, y
