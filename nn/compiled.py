@@ -67,7 +67,7 @@ from autograd import (
 from autograd import compile as compile_fn
 from nn.layers import MLP, Identity, Sigmoid
 from nn.losses import mse_loss
-from nn.optim import SGD
+from nn.optim import SGD, end_to_end_run
 
 FUSIONS = ("sgd", "sigmoid", "cost", "bias")
 
@@ -242,6 +242,16 @@ class _MLPPlan:
                                       np.empty((m, n), dtype)))
         self.d = np.empty((m, model.layers[-1].out_features), dtype)
         self.ones = np.ones(m, dtype)
+        # Parameters end to end in one array (an MLP's own layout) get their gradients laid
+        # out alike, so that one subtraction updates them all.
+        self.packed = end_to_end_run([t.data for la in self.layers for t in (la.w, la.b)])
+        if self.packed is not None:
+            self.grads = np.empty_like(self.packed)
+            at = 0
+            for la in self.layers:
+                for name, t in (("gw", la.w), ("gb", la.b)):
+                    setattr(la, name, self.grads[at:at + t.data.size].reshape(t.data.shape))
+                    at += t.data.size
         self.run = self._generate()
 
     @classmethod
@@ -309,9 +319,14 @@ class _MLPPlan:
             lines += [f"    if (L{i}.weight is not W{i} or L{i}.bias is not B{i}",
                       f"            or not W{i}.requires_grad or not B{i}.requires_grad):",
                       "        raise _PlanStale",
-                      f"    w{i} = W{i}.data", f"    b{i} = B{i}.data",
-                      f"    if w{i}.shape != WS{i} or b{i}.shape != BS{i} or w{i}.dtype != DT "
-                      f"or b{i}.dtype != DT:", "        raise _PlanStale"]
+                      f"    w{i} = W{i}.data", f"    b{i} = B{i}.data"]
+            if self.packed is not None:  # the very arrays laid out end to end, or a new plan
+                names.update({f"PW{i}": la.w.data, f"PB{i}": la.b.data})
+                lines += [f"    if w{i} is not PW{i} or b{i} is not PB{i}:",
+                          "        raise _PlanStale"]
+            else:
+                lines += [f"    if w{i}.shape != WS{i} or b{i}.shape != BS{i} or w{i}.dtype != DT "
+                          f"or b{i}.dtype != DT:", "        raise _PlanStale"]
         lines += self._forward_lines() + self._cost_lines(names) + self._backward_lines(names)
         lines += [f"    W{i}.grad = B{i}.grad = None" for i in range(len(self.layers))]
         lines.append("    return TENSOR(loss)")
@@ -347,7 +362,8 @@ class _MLPPlan:
         return lines
 
     def _backward_lines(self, names: dict[str, Any]) -> list[str]:
-        """δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ σ′(zˡ); W −= η δᵀ aˡ⁻¹; b −= η Σ δ; each W used before its update.
+        """δˡ = δˡ⁺¹ Wˡ⁺¹ ⊙ σ′(zˡ); W −= η δᵀ aˡ⁻¹; b −= η Σ δ; each W used before its update
+        (all of them at the end, in one subtraction, when the parameters lie end to end).
         Folded, δ carries η already: the update is the weight-gradient matmul and a
         subtraction, with no pass over the (out × in) gradient to scale it."""
         lines = []
@@ -365,8 +381,12 @@ class _MLPPlan:
             if not self.fold:
                 lines += [f"    np.multiply(gw{i}, lr, gw{i})",
                           f"    np.multiply(gb{i}, lr, gb{i})"]
-            lines += [f"    np.subtract(w{i}, gw{i}, w{i})",
-                      f"    np.subtract(b{i}, gb{i}, b{i})"]
+            if self.packed is None:
+                lines += [f"    np.subtract(w{i}, gw{i}, w{i})",
+                          f"    np.subtract(b{i}, gb{i}, b{i})"]
+        if self.packed is not None:  # every parameter at once, from gradients laid out alike
+            names["RUN"], names["GRADS"] = self.packed, self.grads
+            lines.append("    np.subtract(RUN, GRADS, RUN)")
         # one bump of the version counters for every parameter updated in place, as eager
         # SGD does, so a graph recorded before this step is refused by backward
         params = ", ".join(f"W{i}, B{i}" for i in range(len(self.layers)))

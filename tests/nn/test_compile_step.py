@@ -347,3 +347,45 @@ def test_a_layer_given_a_new_weight_tensor_leaves_the_fused_plan():
     assert not step._fusable
     for a, b in zip(eager.parameters(), comp.parameters()):
         np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("fusions", [False, True])
+def test_the_plan_updates_parameters_end_to_end_in_one_subtraction(fusions):
+    """An MLP's parameters lie end to end: the plan lays the gradients out alike and subtracts
+    once. Data given to a parameter mid-run breaks the layout: the plan steps aside and a new
+    one subtracts layer by layer, equal to eager all along."""
+    x, y = _data(60)
+    eager, opt_e, comp, _, step = _twins("sgd", fusions)
+    for k in range(0, 60, 10):
+        if k == 30:  # the same new data in both (shared, not copied)
+            for model in (eager, comp):
+                model.layers[1].bias.data = np.full(10, 0.25)
+        le = _eager_step(eager, opt_e, x[k:k + 10], y[k:k + 10])
+        lc = float(step(x[k:k + 10], y[k:k + 10]).data)
+        assert lc == pytest.approx(le, rel=1e-12, abs=1e-14)
+        (plan,) = step._plans.values()  # one batch shape: one plan
+        assert plan and plan.checked
+        assert (plan.packed is not None) == (k < 30)
+        assert ("np.subtract(RUN, GRADS, RUN)" in plan.run.source) == (k < 30)
+    for a, b in zip(eager.parameters(), comp.parameters()):
+        if fusions:
+            np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)
+        else:
+            np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_a_copied_mlp_gets_a_plan_that_subtracts_layer_by_layer():
+    import copy
+
+    x, y = _data(40)
+    eager, opt_e, comp, _, _ = _twins("sgd", False)
+    comp = copy.deepcopy(comp)  # each parameter in an array of its own
+    step = compile_step(comp, mse_loss, SGD(comp.parameters(), lr=3.0), fusions=False)
+    for k in range(0, 40, 10):
+        _eager_step(eager, opt_e, x[k:k + 10], y[k:k + 10])
+        step(x[k:k + 10], y[k:k + 10])
+    (plan,) = step._plans.values()
+    assert plan and plan.checked and plan.packed is None
+    assert "np.subtract(w0, gw0, w0)" in plan.run.source
+    for a, b in zip(eager.parameters(), comp.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
