@@ -5,7 +5,8 @@ J = 1/(2m) Σ‖a − y‖², mini-batch SGD with η = 3.0 and batches of 10, on
 MNIST training images, all on one thread. Each contender starts from the same weights and sees the
 same batches, and must end at the hand-written numpy floor's weights (to 1e-8; float32 rows
 show their own distance). Each contender runs --repeat rounds (at least 5 for the note); the
-table gives the minimum and the median and each one's ratio to the floor's, and the BLAS
+table gives the minimum and the median and each one's ratio to the floor's, and the median of
+the per-round ratios (each round's time over the floor's in the same round), and the BLAS
 thread pools in use are printed first (threadpoolctl). Float32 rows are given the images in
 float32, converted once before timing, as `nn.train` converts them once a run.
 
@@ -421,13 +422,18 @@ def compare_training(folder: str | None, epochs: int, seeds: list[int]) -> None:
 
 
 def print_table(rows: list[tuple[str, list[float], float]], floor: list[float]) -> None:
+    """min and median seconds, their ratios to the floor's, and the median of the rounds'
+    own ratios (each round's time over the floor's in that round: a burst of load elsewhere
+    that spans a round cancels out of it)."""
     fmin, fmed = min(floor), float(np.median(floor))
     print(f"{'contender':36s} {'min s':>7s} {'median s':>9s} {'x floor min':>11s} "
-          f"{'x floor med':>11s} {'max |W - W_floor|':>18s}")
+          f"{'x floor med':>11s} {'x floor paired':>14s} {'max |W - W_floor|':>18s}")
     for name, times, err in rows:
         tmin, tmed = min(times), float(np.median(times))
+        paired = (f"{float(np.median([t / f for t, f in zip(times, floor)])):14.2f}"
+                  if len(times) == len(floor) else f"{'':14s}")
         print(f"{name:36s} {tmin:7.3f} {tmed:9.3f} {tmin / fmin:11.2f} {tmed / fmed:11.2f} "
-              f"{err:18.1e}")
+              f"{paired} {err:18.1e}")
 
 
 def main() -> None:
