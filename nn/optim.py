@@ -2,7 +2,9 @@
 
 `SGD(params, lr=eta).step()` is `p.data -= eta * p.grad` for every parameter: with mse_loss
 (the mean over the batch) that is exactly the document's update_mini_batch. step() runs once
-per mini-batch, so it works in place on preallocated buffers and allocates nothing per call.
+per mini-batch, so it works in place on preallocated buffers and allocates nothing per call;
+every gradient is read before any parameter changes. Parameters that lie end to end in one
+array (an MLP's) are updated with one subtraction for all of them, to the same numbers.
 Parameters whose `.grad` is None (they took no part in the loss) are left alone.
 
 L2 weight decay adds `weight_decay * p` to each gradient before the update (the gradient of
