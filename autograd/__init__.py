@@ -33,6 +33,7 @@ from autograd.graph import (
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    overflow_raises,
     silently,
 )
 from autograd.primitive import Primitive, primitive
@@ -76,6 +77,7 @@ __all__ = [
     "no_grad",
     "ones",
     "ones_like",
+    "overflow_raises",
     "primitive",
     "rand",
     "rand_like",

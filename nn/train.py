@@ -22,7 +22,7 @@ import numpy as np
 
 from autograd import Tensor, no_grad
 from autograd.files import json_safe
-from nn.compiled import compile_step
+from nn.compiled import EXACT_FUSIONS, compile_step
 from nn.data import CLASSES, Split, batch_slices
 from nn.init import make_rng
 from nn.losses import cross_entropy_one_hot, get_loss, one_hot
@@ -143,7 +143,7 @@ def train(model: Any, optimizer: Any, data: Split, *, epochs: int = 30, batch_si
     images, targets = _in_dtype(model, data.images, targets)
     # dropout draws a new mask each step: data a replay cannot see, so those steps run eagerly
     if compiled and not _draws_random(model):
-        step = compile_step(model, cost, optimizer)
+        step = compile_step(model, cost, optimizer, fusions=EXACT_FUSIONS)
     else:
         step = _eager_step(model, cost, optimizer)
     rng = make_rng(seed)

@@ -162,7 +162,9 @@ def _lines(compiled: bool, loss: str, optimizer: str, seed: int = 7) -> list[str
         warnings.simplefilter("error")
         history = train(model, opt, data, epochs=3, batch_size=10, loss=loss, test=test,
                         seed=seed, log=lines.append, progress=False, compiled=compiled)
-    return lines + [f"{v:.12f}" for v in history.loss]
+    # the losses and the weights to the last bit: nn.train's compiled step keeps eager's
+    return lines + [float(v).hex() for v in history.loss] + [
+        p.data.tobytes().hex() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("loss,optimizer", [("mse", "sgd"), ("mse", "adam"),
@@ -389,3 +391,26 @@ def test_a_copied_mlp_gets_a_plan_that_subtracts_layer_by_layer():
     assert "np.subtract(w0, gw0, w0)" in plan.run.source
     for a, b in zip(eager.parameters(), comp.parameters()):
         np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_the_plan_is_checked_against_the_size_of_a_huge_update():
+    """At lr = 1e6 every weight moves by about 1e4: the fused σ's rounding (1e-16 absolute)
+    then differs from eager's by 1e-11 in entries the update left near 1. That agrees within
+    64 ulps of the parameter's scale; an update 1e-9 too large does not."""
+    x, y = _data(20)
+    model = MLP([784, 30, 10], seed=0)
+    step = compile_step(model, mse_loss, SGD(model.parameters(), lr=1e6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        step(x[:10], y[:10])
+    (plan,) = step._plans.values()
+    assert plan and plan.checked
+    start = np.array([1.0, 3e4])
+    eager = start - np.array([0.5, 3e4])
+    tol = 64 * np.finfo(np.float64).eps
+    scale = compiled_module._entry_size(eager, start)
+    assert scale == 3e4
+    assert compiled_module._agree(eager + [1e-11, 0.0], eager, tol, scale)
+    assert not compiled_module._agree(eager + [0.5e-9 * 3e4, 0.0], eager, tol, scale)
+    assert compiled_module._entry_size(np.array([np.inf, np.nan, -2.0]), np.array([0.5])) == 2.0
+    assert compiled_module._entry_size(np.array([np.nan]), np.array([np.inf])) == 1.0
