@@ -384,12 +384,14 @@ def _numpy_epoch(x: np.ndarray, y: np.ndarray, params: tuple[np.ndarray, ...], d
 
 def train_deltagrad(data: Any, epochs: int, seed: int, dtype: Any,
                     compiled: bool = True) -> tuple[float, int]:
-    """nn.train, as `deltagrad train` runs it: (training CPU seconds, best test count)."""
-    from nn import MLP, SGD
+    """nn.train, as `deltagrad train` runs it (its model and optimizer, built by the
+    command's own code): (training CPU seconds, best test count)."""
+    from nn.commands.train import PRESETS, build_model
     from nn.train import train
 
-    model = MLP(list(SIZES), seed=seed, dtype=dtype)
-    history = train(model, SGD(model.parameters(), lr=ETA), data.train, epochs=epochs,
+    model, optimizer = build_model(dict(PRESETS["document"], seed=seed,
+                                        dtype=np.dtype(dtype).name))
+    history = train(model, optimizer, data.train, epochs=epochs,
                     batch_size=BATCH, test=data.test, seed=seed, log=None, progress=False,
                     compiled=compiled)
     return history.cpu_seconds, history.best().correct

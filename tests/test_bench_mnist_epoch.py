@@ -41,3 +41,20 @@ def test_the_table_has_a_row_for_each_contender(bench, monkeypatch, capsys):
                  "nn compiled, only 'bias' fused", "deltagrad Tensor ops compiled"):
         assert name in out
     assert "gather of one shuffled batch" in out
+
+
+def test_whole_runs_train_as_the_command_does(bench, capsys, monkeypatch):
+    """--train builds the model and optimizer with `deltagrad train`'s own code, and prints
+    both loops per seed and dtype."""
+    from nn.commands import train as command
+
+    built = []
+    original = command.build_model
+    monkeypatch.setattr(command, "build_model", lambda cfg: built.append(cfg) or original(cfg))
+    bench.compare_training(None, 1, [0])
+    assert [cfg["dtype"] for cfg in built] == ["float64", "float32"]
+    assert all(cfg["lr"] == bench.ETA and list(cfg["sizes"]) == list(bench.SIZES) for cfg in built)
+    out = capsys.readouterr().out
+    for run in ("numpy loop by hand, float64", "deltagrad train, float64",
+                "numpy loop by hand, float32", "deltagrad train, float32"):
+        assert run in out

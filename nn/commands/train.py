@@ -262,8 +262,12 @@ def build_model(cfg: dict[str, Any]) -> tuple[Any, Any]:
 
 def weight_decay_groups(params: Any, decay: float) -> list[dict[str, Any]]:
     """Two parameter groups: weights (two or more axes) decayed, biases not, as in Nielsen's
-    network2, whose L2 term λ/(2n) Σw² sums over the weights only."""
+    network2, whose L2 term λ/(2n) Σw² sums over the weights only. Without decay, one group
+    in the parameters' order: the document's update, which compile_step fuses and SGD applies
+    to an MLP's parameters with one subtraction (two groups would take neither path)."""
     params = list(params)
+    if not decay:
+        return [{"params": params, "weight_decay": 0.0}]
     groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": decay},
               {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
     return [g for g in groups if g["params"]]

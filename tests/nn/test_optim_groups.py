@@ -118,6 +118,21 @@ def test_weight_decay_groups_split_weights_from_biases():
     assert groups[1]["weight_decay"] == 0.0
 
 
+def test_without_decay_deltagrad_train_takes_the_fused_and_packed_steps():
+    """The document's preset (no decay) gives one group in the parameters' order: compile_step
+    fuses it and eager SGD updates the MLP with one subtraction. With decay, two groups."""
+    from nn import mse_loss
+    from nn.compiled import _fusable
+
+    cfg = dict(PRESETS["document"], seed=0, dtype="float64")
+    model, opt = build_model(cfg)
+    assert len(opt.param_groups) == 1 and opt.params == model.parameters()
+    assert _fusable(model, mse_loss, opt) and opt._packed[0] is not None
+    cfg["weight_decay"] = 0.01
+    model, opt = build_model(cfg)
+    assert len(opt.param_groups) == 2 and opt._packed == [None, None]
+
+
 # ---- Nielsen's network2.py, update_mini_batch with L2, ported from its formulas ----------------
 
 def _sigmoid(z):
