@@ -19,9 +19,9 @@ preallocated buffer.
 
     python benchmarks/bench_mnist_epoch.py [--data DIR] [--n 10000] [--repeat 5]
 
-With --train E it instead runs the whole of `deltagrad train` (E epochs, the document's
-configuration, seeds given by --seeds) against the same training written by hand in numpy,
-in one process: same initial weights, same shuffles, so close accuracies are expected (not
+With --train E it instead runs the whole of `deltagrad train` and `deltagrad train --fuse`
+(E epochs, the document's configuration, seeds given by --seeds) against the same training
+written by hand in numpy, in one process: same initial weights, same shuffles, so close accuracies are expected (not
 equal: rounding differs by 1e-16 a step, and 180,000 steps amplify it); training CPU time
 excludes evaluation for both.
 
@@ -383,17 +383,18 @@ def _numpy_epoch(x: np.ndarray, y: np.ndarray, params: tuple[np.ndarray, ...], d
 
 
 def train_deltagrad(data: Any, epochs: int, seed: int, dtype: Any,
-                    compiled: bool = True) -> tuple[float, int]:
-    """nn.train, as `deltagrad train` runs it (its model and optimizer, built by the
-    command's own code): (training CPU seconds, best test count)."""
+                    compiled: bool = True, fuse: bool = False) -> tuple[float, int]:
+    """nn.train, as `deltagrad train [--fuse]` runs it (its model and optimizer, built by
+    the command's own code): (training CPU seconds, best test count)."""
     from nn.commands.train import PRESETS, build_model
+    from nn.compiled import EXACT_FUSIONS
     from nn.train import train
 
     model, optimizer = build_model(dict(PRESETS["document"], seed=seed,
                                         dtype=np.dtype(dtype).name))
     history = train(model, optimizer, data.train, epochs=epochs,
                     batch_size=BATCH, test=data.test, seed=seed, log=None, progress=False,
-                    compiled=compiled)
+                    compiled=compiled, fusions=True if fuse else EXACT_FUSIONS)
     return history.cpu_seconds, history.best().correct
 
 
@@ -407,7 +408,7 @@ def compare_training(folder: str | None, epochs: int, seeds: list[int]) -> None:
     total = len(data.test)
     print(f"{epochs} epochs of the document's training on {len(data.train)} images from "
           f"{data.source}; training CPU seconds, best test accuracy")
-    print(f"{'run':30s} {'seed':>4s} {'seconds':>8s} {'x numpy f64':>11s} {'best':>14s}")
+    print(f"{'run':32s} {'seed':>4s} {'seconds':>8s} {'x numpy f64':>11s} {'best':>14s}")
     for seed in seeds:
         floor = None
         for dtype in (np.float64, np.float32):
@@ -416,10 +417,12 @@ def compare_training(folder: str | None, epochs: int, seeds: list[int]) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # a fallback from the compiled step is an error
                 ours, best = train_deltagrad(data, epochs, seed, dtype)
+                fused, fused_best = train_deltagrad(data, epochs, seed, dtype, fuse=True)
             name = np.dtype(dtype).name
             for run, t, b in ((f"numpy loop by hand, {name}", base, base_best),
-                              (f"deltagrad train, {name}", ours, best)):
-                print(f"{run:30s} {seed:4d} {t:8.1f} {t / floor:11.2f} "
+                              (f"deltagrad train, {name}", ours, best),
+                              (f"deltagrad train --fuse, {name}", fused, fused_best)):
+                print(f"{run:32s} {seed:4d} {t:8.1f} {t / floor:11.2f} "
                       f"{b:6d} ({100 * b / total:.2f}%)", flush=True)
 
 

@@ -8,7 +8,7 @@ scalar teaching versions (`Neuron`, `Layer`, `ScalarMLP`), and in `nn.delta` the
 """
 
 from nn import init
-from nn.compiled import FUSIONS, CompiledStep, compile_step
+from nn.compiled import EXACT_FUSIONS, FUSIONS, CompiledStep, compile_step
 from nn.conv import AvgPool2d, Conv2d, Dropout, Flatten, MaxPool2d, Unflatten
 from nn.layers import (
     ACTIVATIONS,
@@ -36,10 +36,10 @@ from nn.scalar import Layer, Neuron, ScalarMLP
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "FUSIONS", "MLP", "SGD", "Activation", "Adam", "AvgPool2d", "CheckpointError",
-    "CompiledStep", "Conv2d", "Dropout", "Flatten", "Identity", "Layer", "Linear", "MaxPool2d",
-    "Module", "Neuron", "Optimizer", "ReLU", "ScalarMLP", "Sequential", "Sigmoid", "Tanh",
-    "Unflatten", "__version__", "activation", "binary_cross_entropy",
+    "ACTIVATIONS", "EXACT_FUSIONS", "FUSIONS", "MLP", "SGD", "Activation", "Adam", "AvgPool2d",
+    "CheckpointError", "CompiledStep", "Conv2d", "Dropout", "Flatten", "Identity", "Layer",
+    "Linear", "MaxPool2d", "Module", "Neuron", "Optimizer", "ReLU", "ScalarMLP", "Sequential",
+    "Sigmoid", "Tanh", "Unflatten", "__version__", "activation", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "compile_step", "cross_entropy", "init", "mse_loss",
     "one_hot",
 ]

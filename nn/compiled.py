@@ -25,6 +25,10 @@ off (`fusions=`) to measure it alone:
                twice as fast as numpy's reduction at these sizes (and summed in another
                order, within an ulp or two)
 
+Only "cost" keeps eager's bits (EXACT_FUSIONS, what nn.train uses): without the other three
+the plan computes σ with the rule's own ufuncs in place and multiplies the gradients by η as
+eager SGD does, so its steps equal eager's to the last bit.
+
 (Gathering each mini-batch into a preallocated buffer was measured too and does not pay:
 `np.take(..., out=buf)` is several times slower than `x.take(idx, axis=0)`, which allocates.)
 

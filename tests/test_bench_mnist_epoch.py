@@ -52,9 +52,10 @@ def test_whole_runs_train_as_the_command_does(bench, capsys, monkeypatch):
     original = command.build_model
     monkeypatch.setattr(command, "build_model", lambda cfg: built.append(cfg) or original(cfg))
     bench.compare_training(None, 1, [0])
-    assert [cfg["dtype"] for cfg in built] == ["float64", "float32"]
+    assert [cfg["dtype"] for cfg in built] == ["float64", "float64", "float32", "float32"]
     assert all(cfg["lr"] == bench.ETA and list(cfg["sizes"]) == list(bench.SIZES) for cfg in built)
     out = capsys.readouterr().out
     for run in ("numpy loop by hand, float64", "deltagrad train, float64",
-                "numpy loop by hand, float32", "deltagrad train, float32"):
+                "numpy loop by hand, float32", "deltagrad train, float32",
+                "deltagrad train --fuse, float32"):
         assert run in out

@@ -204,6 +204,24 @@ def test_cli_eager_flag_gives_the_same_epoch_lines(tmp_path):
     assert cfg_c["config"]["eager"] is False and cfg_e["config"]["eager"] is True
 
 
+def test_cli_fuse_flag_compiles_with_every_fusion(tmp_path, monkeypatch, capsys):
+    seen = []
+    original = compiled_module.compile_step
+
+    def spy(model, loss_fn, optimizer, *, fusions=True):
+        seen.append(fusions)
+        return original(model, loss_fn, optimizer, fusions=fusions)
+
+    import nn.train as train_module
+    monkeypatch.setattr(train_module, "compile_step", spy)
+    fused, cfg = _cli(tmp_path, "--fuse")
+    exact, _ = _cli(tmp_path)
+    assert seen == [True, compiled_module.EXACT_FUSIONS] and cfg["config"]["fuse"] is True
+    assert len(fused) == len(exact) == 2
+    assert main(["train", "--eager", "--fuse", "--epochs", "1"]) == 2
+    assert "--fuse" in capsys.readouterr().err
+
+
 def test_cli_dtype_float32_trains_in_float32(tmp_path):
     weights = tmp_path / "w.npz"
     lines, cfg = _cli(tmp_path, "--dtype", "float32", "--save", str(weights))
