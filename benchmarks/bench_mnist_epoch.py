@@ -21,9 +21,9 @@ preallocated buffer.
 
 With --train E it instead runs the whole of `deltagrad train` and `deltagrad train --fuse`
 (E epochs, the document's configuration, seeds given by --seeds) against the same training
-written by hand in numpy, in one process: same initial weights, same shuffles, so close accuracies are expected (not
-equal: rounding differs by 1e-16 a step, and 180,000 steps amplify it); training CPU time
-excludes evaluation for both.
+written by hand in numpy, in one process: same initial weights, same shuffles, so close
+accuracies are expected (not equal: rounding differs by 1e-16 a step, and 180,000 steps
+amplify it); training CPU time excludes evaluation for both.
 
     python benchmarks/bench_mnist_epoch.py --data DIR --train 30 [--seeds 0,1,2]
 
