@@ -88,6 +88,13 @@ def test_end_to_end_of_nothing_does_nothing():
     assert t.data.base is not None and t.data.tolist() == [1.0, 2.0]
 
 
+def test_tensors_of_several_dtypes_are_left_as_they_are():
+    a, b = Tensor([1.0, 2.0]), Tensor(np.array([0.1, 0.2], np.float32))
+    arrays = a.data, b.data
+    end_to_end([a, b])
+    assert a.data is arrays[0] and b.data is arrays[1] and b.dtype == np.float32
+
+
 # ---- the packed step against the step of separate arrays ---------------------------------------
 
 @settings(max_examples=25, deadline=None)
