@@ -129,6 +129,20 @@ class CompiledStep:
         self._last: _MLPPlan | None = None
         self._fusable = _fusable(model, loss_fn, optimizer)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied without its plans and captures, which hold the arrays of the
+        model they were made for: a copy of a step and its model makes its own."""
+        state = self.__dict__.copy()
+        for name in ("_general", "_plans", "_last"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._general = compile_fn(self._backward)
+        self._plans = {}
+        self._last = None
+
     def _backward(self, x: Tensor, y: Tensor) -> Tensor:
         self.optimizer.zero_grad()
         loss = self.loss_fn(self.model(x), y)

@@ -2,10 +2,11 @@
 
 `SGD(params, lr=eta).step()` is `p.data -= eta * p.grad` for every parameter: with mse_loss
 (the mean over the batch) that is exactly the document's update_mini_batch. step() runs once
-per mini-batch, so it works in place on preallocated buffers and allocates nothing per call;
-every gradient is read before any parameter changes. Parameters that lie end to end in one
-array (an MLP's) are updated with one subtraction for all of them, to the same numbers.
-Parameters whose `.grad` is None (they took no part in the loss) are left alone.
+per mini-batch, so it works in place on preallocated buffers and allocates nothing per call.
+The plain step scales every gradient before any parameter changes, and every step refuses a
+gradient that cannot update its parameter before it changes anything. Parameters that lie end
+to end in one array (an MLP's) are updated with one subtraction for all of them, to the same
+numbers. Parameters whose `.grad` is None (they took no part in the loss) are left alone.
 
 L2 weight decay adds `weight_decay * p` to each gradient before the update (the gradient of
 (weight_decay / 2) ‖p‖²), as PyTorch's `weight_decay` does. Parameters come in groups, as in
@@ -118,6 +119,18 @@ class SGD(Optimizer):
         self._pairs = [list(zip(ps, self._scratch[start:start + len(ps)]))
                        for _, start, ps in self._groups()]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied without the parameters' shared array: a copy's parameters have
+        arrays of their own (a copied view is a new array), so the copy works its layout out
+        again rather than subtract into an array no parameter holds."""
+        state = self.__dict__.copy()
+        del state["_packed"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._packed = [self._pack(start, ps) for _, start, ps in self._groups()]
+
     def _pack(self, start: int, params: list[Tensor]) -> tuple[Any, ...] | None:
         """(the parameters' one array, a scratch array laid out alike, and (parameter, its
         scratch, its data) for each) when they lie end to end; their scratch arrays become
@@ -188,6 +201,7 @@ class SGD(Optimizer):
     def _step_with_extras(self, group: dict[str, Any], start: int, params: list[Tensor]
                           ) -> None:
         lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+        _check_gradient_shapes(params, start, type(self).__name__)
         for i, p in enumerate(params, start):
             if p.grad is None:
                 continue
@@ -243,7 +257,10 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr·m̂ / (√v̂ + eps)."""
-        for group, start, params in self._groups():
+        groups = list(self._groups())
+        for _, start, params in groups:  # a bad gradient raises before any state changes
+            _check_gradient_shapes(params, start, "Adam")
+        for group, start, params in groups:
             for i, p in enumerate(params, start):
                 if p.grad is not None:
                     self._update(i, p, group)
@@ -270,6 +287,24 @@ class Adam(Optimizer):
         groups = "; ".join(f"lr={g['lr']}, betas={g['betas']}, eps={g['eps']}, "
                            f"weight_decay={g['weight_decay']}" for g in self.param_groups)
         return f"Adam({groups})"
+
+
+def _check_gradient_shapes(params: list[Tensor], start: int, who: str) -> None:
+    """Refuse, before anything changes, a gradient whose shape cannot update its parameter
+    (the steps that keep state, momentum and Adam's moments, change it parameter by
+    parameter)."""
+    for i, p in enumerate(params, start):
+        g = p.grad
+        if g is None:
+            continue
+        shape, want = np.shape(g.data if isinstance(g, Tensor) else g), p.data.shape
+        try:
+            fits = np.broadcast_shapes(shape, want) == want
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"{who}: the gradient of parameter {i} has shape {shape}, which "
+                             f"cannot update the parameter's shape {want}; nothing was changed")
 
 
 def end_to_end_run(arrays: list[np.ndarray]) -> np.ndarray | None:

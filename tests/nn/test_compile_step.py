@@ -432,3 +432,25 @@ def test_the_plan_is_checked_against_the_size_of_a_huge_update():
     assert not compiled_module._agree(eager + [0.5e-9 * 3e4, 0.0], eager, tol, scale)
     assert compiled_module._entry_size(np.array([np.inf, np.nan, -2.0]), np.array([0.5])) == 2.0
     assert compiled_module._entry_size(np.array([np.nan]), np.array([np.inf])) == 1.0
+
+
+def test_a_copied_step_updates_the_copied_model():
+    """A copy of (model, step) makes its own plans: its steps update the copy, never the
+    original, whose arrays the plans it was copied from hold."""
+    import copy
+
+    x, y = _data(20)
+    model = MLP([784, 12, 10], seed=3)
+    step = compile_step(model, mse_loss, SGD(model.parameters(), lr=3.0))
+    step(x[:10], y[:10])
+    step(x[:10], y[:10])  # the plan checked and in use
+    before = [p.data.copy() for p in model.parameters()]
+    model2, step2 = copy.deepcopy((model, step))
+    twin = copy.deepcopy(model2)
+    step2(x[10:], y[10:])
+    for p, w in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, w)
+    eager_opt = SGD(twin.parameters(), lr=3.0)
+    _eager_step(twin, eager_opt, x[10:], y[10:])
+    for a, b in zip(twin.parameters(), model2.parameters()):
+        np.testing.assert_allclose(a.data, b.data, rtol=0, atol=1e-12)

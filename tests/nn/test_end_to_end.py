@@ -230,3 +230,22 @@ def test_two_models_never_share_an_array():
     for i, p in enumerate(ps):
         for q in ps[i + 1:]:
             assert not np.shares_memory(p.data, q.data)
+
+
+@pytest.mark.parametrize("copier", [copy.deepcopy, lambda obj: pickle.loads(pickle.dumps(obj))],
+                         ids=["deepcopy", "pickle"])
+def test_a_model_copied_with_its_optimizer_is_stepped_in_its_own_arrays(copier):
+    """The copy's parameters are arrays of their own; its optimizer must update them, not an
+    array left over from the original's layout (it used to, and the weights stayed put)."""
+    m = MLP([2, 3, 1], seed=0)
+    opt = SGD(m.parameters(), lr=1.0)
+    m2, opt2 = copier((m, opt))
+    before = [p.data.copy() for p in m.parameters()]
+    for q in m2.parameters():
+        q.grad = np.ones(q.shape)
+    opt2.step()
+    for p, w in zip(m2.parameters(), before):
+        np.testing.assert_array_equal(p.data, w - 1.0)
+    for p, w in zip(m.parameters(), before):  # the original untouched
+        np.testing.assert_array_equal(p.data, w)
+    _train(m2, opt2, 2, [2, 3, 1])  # and it keeps training from there

@@ -179,3 +179,27 @@ def test_bad_parameter_lists_are_refused():
         SGD([layer.weight, layer.weight], lr=0.1)
     with pytest.raises(TypeError, match="iterable of Tensors"):
         SGD(3, lr=0.1)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1),
+                                  lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: SGD(ps, lr=0.1, weight_decay=0.01),
+                                  lambda ps: Adam(ps)],
+                         ids=["sgd", "momentum", "decay", "adam"])
+def test_a_gradient_that_cannot_update_its_parameter_changes_nothing(make):
+    m = MLP([2, 3, 1], seed=0)
+    ps = m.parameters()
+    opt = make(ps)
+    for p in ps:
+        p.grad = np.ones(p.shape)
+    ps[3].grad = np.ones(5)
+    before = [p.data.copy() for p in ps]
+    with pytest.raises(ValueError):
+        opt.step()
+    for p, w in zip(ps, before):
+        np.testing.assert_array_equal(p.data, w)
+        assert p.version == 0
+    if isinstance(opt, Adam):
+        assert opt._t == [0, 0, 0, 0]
+    elif opt.momentum:
+        assert all(v is None for v in opt._velocity)
