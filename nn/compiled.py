@@ -72,7 +72,7 @@ from autograd import (
 from autograd import compile as compile_fn
 from nn.layers import MLP, Identity, Sigmoid
 from nn.losses import mse_loss
-from nn.optim import SGD, end_to_end_run
+from nn.optim import SGD, end_to_end_run, parts_of
 
 FUSIONS = ("sgd", "sigmoid", "cost", "bias")
 # The fusions that keep eager's bits: nn.train's compiled steps use these only, so `--eager`
@@ -270,11 +270,10 @@ class _MLPPlan:
         self.packed = end_to_end_run([t.data for la in self.layers for t in (la.w, la.b)])
         if self.packed is not None:
             self.grads = np.empty_like(self.packed)
-            at = 0
+            views = iter(parts_of(self.grads, [t.data.shape for la in self.layers
+                                               for t in (la.w, la.b)]))
             for la in self.layers:
-                for name, t in (("gw", la.w), ("gb", la.b)):
-                    setattr(la, name, self.grads[at:at + t.data.size].reshape(t.data.shape))
-                    at += t.data.size
+                la.gw, la.gb = next(views), next(views)
         self.run = self._generate()
 
     @classmethod

@@ -17,6 +17,7 @@ import numpy as np
 from autograd import Tensor, rules
 from nn.init import HIDDEN, check_sizes, draw_layers, make_rng, resolve_output
 from nn.module import Module
+from nn.optim import parts_of
 from nn.primitives import linear
 
 # ---- activations ------------------------------------------------------------------------------
@@ -165,12 +166,9 @@ def end_to_end(tensors: list[Tensor]) -> None:
     if not tensors or len({t._data.dtype for t in tensors}) != 1:
         return
     flat = np.empty(sum(t._data.size for t in tensors), tensors[0]._data.dtype)
-    start = 0
-    for t in tensors:
-        part = flat[start:start + t._data.size].reshape(t._data.shape)
+    for t, part in zip(tensors, parts_of(flat, [t._data.shape for t in tensors])):
         part[...] = t._data
         t._data = part  # moved, not changed: no new version
-        start += part.size
 
 
 class MLP(Module):

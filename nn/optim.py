@@ -139,11 +139,9 @@ class SGD(Optimizer):
         if run is None:
             return None
         scratch = np.empty_like(run)
-        at = 0
-        for i, p in enumerate(params, start):
-            self._scratch[i] = scratch[at:at + p.data.size].reshape(p.data.shape)
-            at += p.data.size
-        return run, scratch, [(p, self._scratch[i], p.data) for i, p in enumerate(params, start)]
+        bufs = parts_of(scratch, [p.data.shape for p in params])
+        self._scratch[start:start + len(params)] = bufs
+        return run, scratch, [(p, buf, p.data) for p, buf in zip(params, bufs)]
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
@@ -305,6 +303,16 @@ def _check_gradient_shapes(params: list[Tensor], start: int, who: str) -> None:
         if not fits:
             raise ValueError(f"{who}: the gradient of parameter {i} has shape {shape}, which "
                              f"cannot update the parameter's shape {want}; nothing was changed")
+
+
+def parts_of(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """`flat` cut end to end, in order, into views of these shapes."""
+    parts, at = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        parts.append(flat[at:at + size].reshape(shape))
+        at += size
+    return parts
 
 
 def end_to_end_run(arrays: list[np.ndarray]) -> np.ndarray | None:
